@@ -1,0 +1,118 @@
+"""The reader extension point: a config model per reader and the READERS registry.
+
+A reader turns files (or a ``datasets`` source) into a ``TestSet``. Each
+reader class declares a pydantic ``config_model`` whose ``reader`` field is a
+``Literal`` of its registered name, so the run config can validate data sets
+as a discriminated union before any work starts.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from evalmt.data.model import TestSet
+from evalmt.errors import DataError
+from evalmt.registry import Registry
+
+
+class ReaderConfig(BaseModel):
+    """Options every reader takes. Reader-specific options live in subclasses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "test"
+    reader: str
+    src_lang: str = "zh"
+    tgt_lang: str = "en"
+    clean: tuple[str, ...] = ()
+
+
+class Reader(ABC):
+    """Turn input described by a ``ReaderConfig`` into a ``TestSet``."""
+
+    config_model: ClassVar[type[ReaderConfig]] = ReaderConfig
+
+    @abstractmethod
+    def read(self, config: ReaderConfig, *, base_dir: Path) -> TestSet:
+        """Read the data described by ``config``; relative paths resolve against ``base_dir``.
+
+        Raises ``DataError`` naming file and line (or field) for bad input.
+        """
+
+
+READERS: Registry[type[Reader]] = Registry("reader", base=Reader)
+# Built-in readers, imported on first use (``datasets`` only for hf-datasets).
+for _name, _target in {
+    "bilingual-txt": "evalmt.data.bilingual:BilingualTxtReader",
+    "text": "evalmt.data.linealigned:LineAlignedReader",
+    "tsv": "evalmt.data.linealigned:TsvReader",
+    "jsonl": "evalmt.data.linealigned:JsonlReader",
+    "wmt-xml": "evalmt.data.wmt:WmtXmlReader",
+    "hf-datasets": "evalmt.data.hf:HFDatasetsReader",
+}.items():
+    READERS.add_lazy(_name, _target)
+
+
+def resolve_paths(pattern: str, *, base_dir: Path, suffixes: tuple[str, ...] = ()) -> list[Path]:
+    """Expand a file, a folder or a glob into a sorted list of files.
+
+    A folder yields its files (filtered by ``suffixes`` when given). Nothing
+    matched is an error naming the pattern.
+    """
+    raw = Path(os.path.expanduser(pattern))
+    path = raw if raw.is_absolute() else base_dir / raw
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        if suffixes:
+            files = [p for p in files if p.suffix in suffixes]
+        if not files:
+            raise DataError(f"{path}: folder contains no input files")
+        return files
+    matches = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+    if not matches:
+        raise DataError(f"{pattern}: no such file, folder or glob match (looked in {base_dir})")
+    return matches
+
+
+def read_text_file(path: Path) -> str:
+    """Read a UTF-8 text file strictly: invalid bytes, NULs and empty files are errors.
+
+    A UTF-8 byte-order mark is removed; CRLF and lone CR become LF.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError(f"{path}: looks like UTF-16 (byte-order mark); convert it to UTF-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line}: invalid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from exc
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DataError(f"{path}:{line}: NUL byte; this is not a text file")
+    if not text.strip():
+        raise DataError(f"{path}: file is empty")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_testset(config: ReaderConfig | dict, *, base_dir: Path | str = ".") -> TestSet:
+    """Validate ``config`` (a model or a plain dict) and run the reader it names."""
+    if isinstance(config, dict):
+        reader_cls = READERS.get(str(config.get("reader", "")))
+        config = reader_cls.config_model.model_validate(config)
+    else:
+        reader_cls = READERS.get(config.reader)
+    return reader_cls().read(config, base_dir=Path(base_dir))

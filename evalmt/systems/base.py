@@ -1,0 +1,112 @@
+"""The translation-system extension point: the Translator protocol and SYSTEMS registry.
+
+A system is built once per language direction from its validated config. It
+exposes exactly two things the rest of evalmt relies on:
+
+* ``fingerprint()`` — a stable hash of everything that changes outputs
+  (model id, resolved weight revision or file hashes, decoding parameters,
+  prompt). The translation cache is keyed by (fingerprint, source text).
+* ``translate(batch)`` — a list of source strings in, one output string per
+  input out, same order, same length.
+
+Chunking long inputs, batching, caching and progress are *not* a system's
+job; ``evalmt.translate`` does them around every system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from evalmt.registry import Registry
+
+
+class SystemConfig(BaseModel):
+    """Options every system takes; each system type subclasses it with ``type: Literal[...]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+
+    name: str
+    type: str
+
+
+class Translator(ABC):
+    """A machine-translation system under evaluation."""
+
+    config_model: ClassVar[type[SystemConfig]] = SystemConfig
+
+    #: Largest input (in ``num_tokens`` units) the system accepts; ``None`` = unlimited.
+    #: Longer segments are split into sentences by ``evalmt.translate`` and joined back.
+    max_input_tokens: int | None = None
+
+    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
+        self.config = config
+        self.src_lang = src_lang
+        self.tgt_lang = tgt_lang
+
+    @property
+    def name(self) -> str:
+        """The system's name from the config."""
+        return self.config.name
+
+    def fingerprint(self) -> str:
+        """Stable sha256 of everything that changes outputs.
+
+        The default hashes the config (minus ``name``), the system class and
+        the language direction; subclasses add weight hashes or prompts via
+        ``fingerprint_extra``.
+        """
+        payload = {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "config": self.config.model_dump(mode="json", exclude={"name"}),
+            "src_lang": self.src_lang,
+            "tgt_lang": self.tgt_lang,
+            "extra": self.fingerprint_extra(),
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def fingerprint_extra(self) -> dict[str, Any]:
+        """Extra fingerprint material (weight revision, file hashes, prompt text)."""
+        return {}
+
+    @abstractmethod
+    def translate(self, batch: list[str]) -> list[str]:
+        """Translate ``batch``; return exactly one string per input, in order."""
+
+    def num_tokens(self, text: str) -> int:
+        """Size of ``text`` in the units of ``max_input_tokens`` and batch budgets.
+
+        The default counts characters for CJK-heavy text and words otherwise;
+        model systems override it with their tokenizer.
+        """
+        return max(1, len(text.split()) if text.isascii() else len(text))
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about this system (class, config, resolved revision)."""
+        return {
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+            "config": self.config.model_dump(mode="json"),
+            "fingerprint": self.fingerprint(),
+        }
+
+    def close(self) -> None:  # noqa: B027  (optional hook, empty by default)
+        """Release resources (models, GPU memory). Optional."""
+
+
+SYSTEMS: Registry[type[Translator]] = Registry("system", base=Translator)
+# Built-in systems, imported on first use. Their modules import torch, transformers
+# or ctranslate2 only inside methods, so validating a config stays fast.
+for _name, _target in {
+    "copy": "evalmt.systems.baselines:CopySystem",
+    "hypotheses": "evalmt.systems.hypotheses:HypothesesSystem",
+    "dictionary": "evalmt.systems.dictionary:DictionarySystem",
+    "hf-seq2seq": "evalmt.systems.hf_seq2seq:HFSeq2SeqSystem",
+    "hf-causal": "evalmt.systems.hf_causal:HFCausalSystem",
+    "ctranslate2": "evalmt.systems.ct2:CTranslate2System",
+}.items():
+    SYSTEMS.add_lazy(_name, _target)
