@@ -18,11 +18,15 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from evalmt.registry import Registry
+
+if TYPE_CHECKING:
+    from evalmt.data.model import Segment
 
 
 class SystemConfig(BaseModel):
@@ -77,6 +81,14 @@ class Translator(ABC):
     @abstractmethod
     def translate(self, batch: list[str]) -> list[str]:
         """Translate ``batch``; return exactly one string per input, in order."""
+
+    def precomputed_outputs(self, segments: Sequence[Segment]) -> list[str] | None:
+        """Outputs for ``segments`` that exist already (e.g. hypothesis files), else ``None``.
+
+        A system that returns a list here is not run through ``evalmt.translate``
+        (no chunking, batching or cache); the list must match ``segments`` 1:1.
+        """
+        return None
 
     def num_tokens(self, text: str) -> int:
         """Size of ``text`` in the units of ``max_input_tokens`` and batch budgets.
