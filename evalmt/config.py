@@ -1,0 +1,450 @@
+"""The run configuration: YAML in, one validated, immutable ``RunConfig`` out.
+
+``load_config(path, overrides=())`` reads YAML with ``yaml.safe_load`` only,
+applies ``--set key.path=value`` overrides, imports ``plugins`` (so they can
+register readers, systems or metrics), then validates everything and raises
+**one** ``ConfigError`` listing every problem with the file and key path —
+before any data is read or any model is loaded.
+
+Data sets and systems are discriminated unions on ``reader`` and ``type``:
+the tag is looked up in the ``READERS`` / ``SYSTEMS`` registry (unknown names
+get a did-you-mean) and the item is validated by that plugin's
+``config_model``. Paths in data sets are relative to the config file's folder
+(``RunConfig.base_dir``); a value starting with ``pkg://`` names a file
+shipped inside the installed package (``pkg://samples/*.txt`` is
+``evalmt/resources/samples/*.txt``). ``output`` and ``cache`` are relative to
+the working directory. See docs/config.md for every key.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import importlib
+import importlib.util
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+)
+
+from evalmt.data.base import READERS, ReaderConfig
+from evalmt.errors import ConfigError, RegistryError
+from evalmt.systems.base import SYSTEMS, SystemConfig
+
+PKG_PREFIX = "pkg://"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricSpec(_Strict):
+    """One metric: a registered name plus options passed to it (e.g. ``{lowercase: true}``)."""
+
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConfidenceConfig(_Strict):
+    """Confidence intervals by bootstrap resampling of segment (or document) statistics."""
+
+    method: Literal["bootstrap", "none"] = "bootstrap"
+    samples: int = Field(1000, ge=1)
+    seed: int = 12345
+    level: float = Field(0.95, gt=0, lt=1)
+    unit: Literal["segment", "document"] = "segment"
+
+
+class SignificanceConfig(_Strict):
+    """Paired significance tests between every pair of systems of a data set."""
+
+    method: Literal["paired-bootstrap", "approximate-randomization", "none"] = "paired-bootstrap"
+    samples: int = Field(1000, ge=1)
+    seed: int = 12345
+    alpha: float = Field(0.05, gt=0, lt=1)
+    unit: Literal["segment", "document"] = "segment"
+
+
+class RunConfig(_Strict):
+    """A validated run: data sets × systems × metrics, and where results go."""
+
+    name: str = Field(min_length=1)
+    data: tuple[SerializeAsAny[ReaderConfig], ...] = Field(min_length=1)
+    systems: tuple[SerializeAsAny[SystemConfig], ...] = Field(min_length=1)
+    metrics: tuple[MetricSpec, ...] = (MetricSpec(name="bleu"), MetricSpec(name="chrf"))
+    confidence: ConfidenceConfig | None = ConfidenceConfig()
+    significance: SignificanceConfig | None = SignificanceConfig()
+    output: str = "results/"
+    cache: str | None = None
+    plugins: tuple[str, ...] = ()
+
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    _source: str = PrivateAttr(default="<config>")
+
+    @field_validator("metrics", mode="before")
+    @classmethod
+    def _metric_names(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @property
+    def base_dir(self) -> Path:
+        """The config file's folder: relative data paths resolve against it."""
+        return self._base_dir
+
+    @property
+    def source(self) -> str:
+        """The config file as given (for messages)."""
+        return self._source
+
+    @property
+    def output_dir(self) -> Path:
+        """The output root (relative to the working directory unless absolute)."""
+        return Path(self.output).expanduser()
+
+    @property
+    def run_name(self) -> str:
+        """The run name made safe as one path component."""
+        return safe_name(self.name)
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this run's results go: ``<output>/<run name>``."""
+        return self.output_dir / self.run_name
+
+    @property
+    def cache_path(self) -> Path:
+        """The translation cache file (default ``<output>/.cache/translations.sqlite``)."""
+        if self.cache:
+            return Path(self.cache).expanduser()
+        return self.output_dir / ".cache" / "translations.sqlite"
+
+    def system(self, name: str) -> SystemConfig:
+        """Return the system called ``name``, or raise a did-you-mean ``ConfigError``."""
+        for cfg in self.systems:
+            if cfg.name == name:
+                return cfg
+        names = [s.name for s in self.systems]
+        hint = difflib.get_close_matches(name, names, n=1)
+        did = f"did you mean {hint[0]!r}? " if hint else ""
+        raise ConfigError(f"{self.source}: unknown system {name!r}; {did}available: "
+                          f"{', '.join(names)}")
+
+    def restricted(self, *, only_systems: Sequence[str] = ()) -> RunConfig:
+        """Return a copy keeping only the named systems (``--only-system``), in config order."""
+        if not only_systems:
+            return self
+        for name in only_systems:
+            self.system(name)
+        kept = tuple(s for s in self.systems if s.name in set(only_systems))
+        return _with_private(self.model_copy(update={"systems": kept}), self)
+
+
+def safe_name(name: str) -> str:
+    """Make ``name`` one safe path component: no separators, no ``..``, no leading dot."""
+    return _SAFE_NAME.sub("_", name).strip("._") or "_"
+
+
+def resolve_pkg_path(value: str) -> str:
+    """Turn ``pkg://rel/path`` into an absolute path under the installed ``evalmt/resources``."""
+    if not value.startswith(PKG_PREFIX):
+        return value
+    rel = value[len(PKG_PREFIX):].lstrip("/")
+    root = Path(str(resources.files("evalmt"))) / "resources"
+    return str(root / rel)
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
+    """Read, override, import plugins of and validate the config at ``path``.
+
+    Raises one ``ConfigError`` listing every problem as ``file: key.path: message``.
+    """
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read config: {exc}") from exc
+    raw = parse_yaml(text, source)
+    raw = apply_overrides(raw, list(overrides), source=source)
+    config = validate_config(raw, source=source, lines=_line_index(text))
+    object.__setattr__(config, "__pydantic_private__",
+                       {"_base_dir": Path(path).resolve().parent, "_source": source})
+    return config
+
+
+def parse_yaml(text: str, source: str) -> dict[str, Any]:
+    """``yaml.safe_load`` a config; any YAML problem (bad syntax, python tags) is a ConfigError."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    if raw is None:
+        raise ConfigError(f"{source}: config is empty")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: config must be a mapping of keys, got {type(raw).__name__}")
+    return raw
+
+
+def validate_config(raw: dict[str, Any], *, source: str = "<config>",
+                    lines: dict[tuple, int] | None = None) -> RunConfig:
+    """Validate a config mapping (already overridden); collect and raise all problems at once."""
+    problems: list[tuple[tuple, str]] = []
+    plugins = raw.get("plugins", [])
+    if isinstance(plugins, list):
+        for i, module in enumerate(plugins):
+            err = import_plugin(module, base_dir=Path(source).resolve().parent)
+            if err:
+                problems.append((("plugins", i), err))
+    raw = dict(raw)
+    if isinstance(raw.get("data"), list):
+        raw["data"] = [_pkg_paths(item) for item in raw["data"]]
+    data = _validate_items(raw.get("data"), "data", "reader", READERS, ReaderConfig, problems)
+    systems = _validate_items(raw.get("systems"), "systems", "type", SYSTEMS, SystemConfig,
+                              problems)
+    header = {**raw, "data": data or [ReaderConfig(reader="-")],
+              "systems": systems or [SystemConfig(name="-", type="-")]}
+    try:
+        config = RunConfig.model_validate(header)
+    except ValidationError as exc:
+        config = None
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if loc[:1] in (("data",), ("systems",)) and len(loc) > 1:
+                continue  # reported per item above
+            problems.append((loc, _message(err, RunConfig, loc)))
+    for key, default in (("data", ReaderConfig.model_fields["name"].default), ("systems", None)):
+        if isinstance(raw.get(key), list):
+            names = [str(item.get("name", default)) if isinstance(item, dict) else None
+                     for item in raw[key]]
+            problems += _duplicates(names, key)
+    if problems or config is None:
+        raise ConfigError(_format(problems, source, lines or {}))
+    return config
+
+
+def import_plugin(module: Any, *, base_dir: Path) -> str | None:
+    """Import a plugin module by dotted name or ``.py`` path; return a problem or ``None``."""
+    if not isinstance(module, str) or not module:
+        return f"expected a module name or .py file, got {module!r}"
+    try:
+        if module.endswith(".py"):
+            file = Path(module) if Path(module).is_absolute() else base_dir / module
+            key = "evalmt_plugin_" + re.sub(r"\W", "_", str(file.resolve()))
+            if key not in sys.modules:
+                spec = importlib.util.spec_from_file_location(key, file)
+                if spec is None or spec.loader is None or not file.is_file():
+                    return f"plugin file {str(file)!r} not found"
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[key] = mod
+                try:
+                    spec.loader.exec_module(mod)
+                except BaseException:
+                    del sys.modules[key]
+                    raise
+        else:
+            importlib.import_module(module)
+    except ImportError as exc:
+        return f"cannot import plugin {module!r}: {exc}"
+    except Exception as exc:  # a plugin's own bug must not look like a traceback
+        return f"plugin {module!r} failed while importing: {type(exc).__name__}: {exc}"
+    return None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Sequence[str], *,
+                    source: str = "<config>") -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides to a copy of ``raw``; values are YAML scalars.
+
+    A path part addresses a mapping key, a list index (``systems.1``) or the list
+    item with that ``name`` (``systems.opus-mt.num_beams``). ``=false`` is an
+    explicit ``False``, not a missing value.
+    """
+    raw = copy.deepcopy(raw)
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {override!r}: expected KEY.PATH=VALUE")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {override!r}: value is not valid YAML") from exc
+        parts = key.strip().split(".")
+        node: Any = raw
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            here = ".".join(parts[:depth]) or "<top>"
+            if isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            elif isinstance(node, list):
+                index = _list_index(node, part)
+                if index is None:
+                    raise ConfigError(f"{source}: --set {key}: {here} has no item {part!r} "
+                                      f"(use an index 0..{len(node) - 1} or an item's name)")
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            else:
+                raise ConfigError(f"{source}: --set {key}: {here} is {node!r}, not a mapping "
+                                  "or list")
+    return raw
+
+
+def _list_index(items: list, part: str) -> int | None:
+    if re.fullmatch(r"-?\d+", part) and -len(items) <= int(part) < len(items):
+        return int(part) % len(items)
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and str(item.get("name")) == part:
+            return i
+    return None
+
+
+def _pkg_paths(value: Any) -> Any:
+    if isinstance(value, str):
+        return resolve_pkg_path(value)
+    if isinstance(value, list):
+        return [_pkg_paths(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _pkg_paths(v) for k, v in value.items()}
+    return value
+
+
+def _validate_items(items: Any, key: str, tag: str, registry: Any, base: type,
+                    problems: list) -> list | None:
+    """Dispatch each item on its ``tag`` to the registered config model and validate it."""
+    if not isinstance(items, list):
+        return None  # the header model reports a missing or mistyped list
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            problems.append(((key, i), f"expected a mapping, got {item!r}"))
+            continue
+        if tag not in item:
+            names = ", ".join(registry.names())
+            problems.append(((key, i, tag), f"Field required (one of: {names})"))
+            continue
+        try:
+            model = registry.get(str(item[tag])).config_model
+        except RegistryError as exc:
+            problems.append(((key, i, tag), str(exc)))
+            continue
+        except ImportError as exc:
+            problems.append(((key, i, tag), f"{tag} {item[tag]!r} cannot be imported: {exc}"))
+            continue
+        if not (isinstance(model, type) and issubclass(model, base)):
+            problems.append(((key, i, tag), f"{item[tag]!r} has no {base.__name__} config model"))
+            continue
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = (key, i, *err["loc"])
+                problems.append((loc, _message(err, model, tuple(err["loc"]))))
+    return out if len(out) == len(items) else None
+
+
+def _duplicates(names: list[str | None], key: str) -> list[tuple[tuple, str]]:
+    problems, seen, seen_safe = [], {}, {}
+    for i, name in enumerate(names):
+        if name is None or name == "None":
+            continue
+        if name in seen:
+            msg = f"duplicate name {name!r} (also {key}.{seen[name]})"
+            problems.append(((key, i, "name"), msg))
+        elif safe_name(name) in seen_safe:
+            j = seen_safe[safe_name(name)]
+            problems.append(((key, i, "name"), f"name {name!r} clashes with {names[j]!r} "
+                             f"({key}.{j}) once made file-safe as {safe_name(name)!r}"))
+        seen.setdefault(name, i)
+        seen_safe.setdefault(safe_name(name), i)
+    return problems
+
+
+def _message(err: dict, model: type[BaseModel], loc: tuple) -> str:
+    """One pydantic error as text; unknown keys get a did-you-mean from the model's fields."""
+    if err["type"] == "extra_forbidden":
+        fields = _fields_at(model, loc[:-1])
+        hint = difflib.get_close_matches(str(loc[-1]), fields, n=1)
+        return "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "") + (
+            f" (allowed: {', '.join(fields)})" if fields else "")
+    if err["type"] == "missing":
+        return "Field required"
+    return f"{err['msg']}, got {err['input']!r}"
+
+
+def _fields_at(model: Any, loc: tuple) -> list[str]:
+    """Return the field names of the (nested) model at ``loc``, or [] when unknown."""
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return []
+        args = getattr(field.annotation, "__args__", ()) or (field.annotation,)
+        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(model.model_fields)
+    return []
+
+
+def _format(problems: list[tuple[tuple, str]], source: str, lines: dict[tuple, int]) -> str:
+    rendered = []
+    for loc, msg in problems:
+        line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
+        at = f" (line {line})" if line else ""
+        rendered.append(f"{source}: {'.'.join(str(p) for p in loc) or '<top>'}: {msg}{at}")
+    if len(rendered) == 1:
+        return rendered[0]
+    return f"{len(rendered)} problems in {source}:\n  " + "\n  ".join(rendered)
+
+
+def _line_index(text: str) -> dict[tuple, int]:
+    """Map key paths to 1-based line numbers using YAML's node marks (best effort)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    index: dict[tuple, int] = {}
+
+    def walk(node: Any, loc: tuple) -> None:
+        index[loc] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                index[(*loc, k.value)] = k.start_mark.line + 1
+                walk(v, (*loc, k.value))
+                index[(*loc, k.value)] = k.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, v in enumerate(node.value):
+                walk(v, (*loc, i))
+
+    if root is not None:
+        walk(root, ())
+    index.pop((), None)
+    return index
+
+
+def _with_private(copy: RunConfig, original: RunConfig) -> RunConfig:
+    object.__setattr__(copy, "__pydantic_private__", dict(original.__pydantic_private__ or {}))
+    return copy
