@@ -1,0 +1,211 @@
+"""The scoring engine: statistics once per (system, metric), every number derived from them.
+
+For each metric the reference streams are cached once; for each system the
+per-segment sufficient statistics are extracted once (sacrebleu's
+``_extract_corpus_statistics``). Corpus, document and segment scores, the
+bootstrap CIs and the paired tests are all computed from those rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from evalmt.errors import MetricError
+from evalmt.metrics.base import MetricSpec
+from evalmt.metrics.records import (
+    APPROXIMATE_RANDOMIZATION,
+    PAIRED_BOOTSTRAP,
+    ConfidenceOptions,
+    CorpusScore,
+    DocumentScore,
+    PairwiseTest,
+    ScoreReport,
+    SegmentScore,
+    SignificanceOptions,
+)
+from evalmt.metrics.resample import (
+    bootstrap_indices,
+    estimate_ci,
+    group_resampled_sums,
+    resampled_sums,
+    scores_from_sums,
+)
+from evalmt.metrics.significance import (
+    approximate_randomization_p,
+    ar_selectors,
+    paired_bootstrap_p,
+    rank_clusters,
+)
+
+
+def _validate(hypotheses: Mapping[str, Sequence[str]],
+              references: Sequence[Sequence[str | None]],
+              doc_ids: Sequence[str], seg_ids: Sequence[str]) -> int:
+    """Check shapes at the boundary; return the number of segments."""
+    if isinstance(references, str) or not references:
+        raise MetricError("references: expected one or more reference streams "
+                          "(a list of lists of strings), got none")
+    n = len(references[0])
+    if n == 0:
+        raise MetricError("references: the reference streams are empty")
+    for i, stream in enumerate(references):
+        if isinstance(stream, str):
+            raise MetricError(f"references[{i}]: expected a list of strings (one stream), "
+                              "got a single string")
+        if len(stream) != n:
+            raise MetricError(f"references[{i}] has {len(stream)} segments, "
+                              f"references[0] has {n}")
+    for j, refs in enumerate(zip(*references, strict=True)):
+        if all(r is None for r in refs):
+            raise MetricError(f"references: segment {j} has no reference in any stream")
+    if not hypotheses:
+        raise MetricError("hypotheses: no systems to score")
+    for name, hyps in hypotheses.items():
+        if isinstance(hyps, str) or len(hyps) != n:
+            got = "a single string" if isinstance(hyps, str) else f"{len(hyps)} segments"
+            raise MetricError(f"system {name!r}: {got} in hypotheses but {n} in references")
+        bad = next((i for i, h in enumerate(hyps) if not isinstance(h, str)), None)
+        if bad is not None:
+            raise MetricError(f"system {name!r}: hypothesis {bad} is {hyps[bad]!r}, "
+                              "expected a string")
+    for label, ids in (("doc_ids", doc_ids), ("seg_ids", seg_ids)):
+        if len(ids) != n:
+            raise MetricError(f"{label}: {len(ids)} ids for {n} segments")
+    return n
+
+
+def _document_groups(doc_ids: Sequence[str]) -> dict[str, list[int]]:
+    """Segment indices of each document, documents in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for i, d in enumerate(doc_ids):
+        groups.setdefault(str(d), []).append(i)
+    return groups
+
+
+def _signature(obj: Any, **extra: Any) -> str:
+    sig = obj.get_signature()
+    for key, value in extra.items():
+        sig.update(key, value)
+    return sig.format()
+
+
+def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
+                  references: Sequence[Sequence[str | None]],
+                  doc_ids: Sequence[str], seg_ids: Sequence[str],
+                  metrics: Sequence[MetricSpec],
+                  confidence: ConfidenceOptions | None = None,
+                  significance: SignificanceOptions | None = None) -> ScoreReport:
+    """Score every system under every metric; see ``evalmt.metrics`` for the contract."""
+    _validate(hypotheses, references, doc_ids, seg_ids)
+    systems = tuple(hypotheses)
+    groups = _document_groups(doc_ids)
+    corpus: list[CorpusScore] = []
+    documents: list[DocumentScore] = []
+    segments: list[SegmentScore] = []
+    pairwise: list[PairwiseTest] = []
+    notes: list[str] = []
+    n = len(doc_ids)
+    seg_idxs = bootstrap_indices(n, confidence.samples, confidence.seed) \
+        if confidence and confidence.unit == "segment" else None
+    doc_idxs = bootstrap_indices(len(groups), confidence.samples, confidence.seed) \
+        if confidence and confidence.unit == "document" else None
+    for spec in metrics:
+        notes.extend(f"{spec.key}: {note}" for note in spec.notes)
+        obj = spec.instantiate(references=references)
+        sent_obj = spec.instantiate(references=None, sentence=True)
+        sent_obj.num_refs = obj.num_refs
+        sig_extra: dict[str, Any] = {}
+        if confidence:
+            sig_extra = {"bs": confidence.samples, "seed": str(confidence.seed)}
+        corpus_sig = _signature(obj, **sig_extra)
+        doc_sig = _signature(obj)
+        seg_sig = _signature(sent_obj)
+        raw: dict[str, list[list[Any]]] = {}
+        arrays: dict[str, np.ndarray] = {}
+        scores: dict[str, float] = {}
+        ci: dict[str, tuple[float, float, float, float]] = {}
+        boot: dict[str, np.ndarray] = {}
+        for system in systems:
+            rows = obj._extract_corpus_statistics(hypotheses[system], None)
+            raw[system] = rows
+            arrays[system] = np.array(rows)
+            result = obj._aggregate_and_compute([list(r) for r in rows])
+            scores[system] = float(result.score)
+            for doc_id, idx in groups.items():
+                doc_score = obj._aggregate_and_compute([list(rows[i]) for i in idx])
+                documents.append(DocumentScore(system, spec.name, doc_id,
+                                               float(doc_score.score), len(idx), doc_sig))
+            for i, row in enumerate(rows):
+                segments.append(SegmentScore(system, spec.name, str(doc_ids[i]),
+                                             str(seg_ids[i]),
+                                             float(sent_obj._compute_score_from_stats(
+                                                 list(row)).score), seg_sig))
+            if seg_idxs is not None:
+                boot[system] = scores_from_sums(obj, resampled_sums(arrays[system], seg_idxs))
+                ci[system] = estimate_ci(boot[system])
+            elif doc_idxs is not None:
+                doc_stats = np.stack([arrays[system][idx].sum(0) for idx in groups.values()])
+                ci[system] = estimate_ci(scores_from_sums(
+                    obj, group_resampled_sums(doc_stats, doc_idxs)))
+            corpus.append(CorpusScore(system, spec.name, scores[system], corpus_sig,
+                                      getattr(result, "_verbose", "")))
+        cluster_p: dict[frozenset[str], float] = {}
+        if significance and len(systems) > 1:
+            cluster_p = _pairwise(spec, obj, systems, arrays, scores, boot, seg_idxs,
+                                  confidence, significance, pairwise)
+        clusters = rank_clusters(scores, cluster_p, higher_is_better=spec.higher_is_better,
+                                 alpha=significance.alpha) if cluster_p else {}
+        if significance and len(systems) == 1:
+            clusters = {systems[0]: 1}
+        for k in range(len(corpus) - len(systems), len(corpus)):
+            row = corpus[k]
+            low, high, mean, half = ci.get(row.system, (None, None, None, None))
+            corpus[k] = CorpusScore(row.system, row.metric, row.score, row.signature,
+                                    row.verbose, low, high, mean, half,
+                                    confidence.unit if confidence else None,
+                                    clusters.get(row.system))
+    return ScoreReport(systems, tuple(s.name for s in metrics), tuple(corpus), tuple(documents),
+                       tuple(segments), tuple(pairwise),
+                       tuple(s.higher_is_better for s in metrics), tuple(notes))
+
+
+def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
+              arrays: dict[str, np.ndarray], scores: dict[str, float],
+              boot: dict[str, np.ndarray], seg_idxs: np.ndarray | None,
+              confidence: ConfidenceOptions | None, significance: SignificanceOptions,
+              out: list[PairwiseTest]) -> dict[frozenset[str], float]:
+    """Run the requested tests for all pairs; return the p-values used for clusters."""
+    n = len(next(iter(arrays.values())))
+    # sacrebleu's PairedTest passes ``seed if seed else None``: seed 0 means unseeded.
+    seed = significance.seed or None
+    first: dict[frozenset[str], float] = {}
+    for method in significance.methods:
+        samples = significance.samples_for(method)
+        test = "bs" if method == PAIRED_BOOTSTRAP else "ar"
+        sig = _signature(obj, seed=str(seed).lower(), **{test: samples})
+        if method == PAIRED_BOOTSTRAP:
+            reuse = (seg_idxs is not None and confidence is not None
+                     and confidence.samples == samples and confidence.seed == significance.seed)
+            if reuse:
+                samples_scores = boot
+            else:
+                idxs = bootstrap_indices(n, samples, seed)
+                samples_scores = {s: scores_from_sums(obj, resampled_sums(arrays[s], idxs))
+                                  for s in systems}
+        else:
+            pos_sel = ar_selectors(n, samples, seed)
+        for a, b in combinations(systems, 2):
+            if method == PAIRED_BOOTSTRAP:
+                p = paired_bootstrap_p(samples_scores[a], samples_scores[b], scores[a], scores[b])
+            else:
+                p = approximate_randomization_p(obj, arrays[a], arrays[b], scores[a],
+                                                scores[b], pos_sel)
+            out.append(PairwiseTest(spec.name, a, b, scores[a], scores[b],
+                                    APPROXIMATE_RANDOMIZATION if test == "ar" else method,
+                                    samples, significance.seed, p, sig))
+            first.setdefault(frozenset((a, b)), p)
+    return first
