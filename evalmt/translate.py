@@ -1,0 +1,291 @@
+"""Everything around a model: chunking, batching, OOM backoff, caching and progress.
+
+``translate_segments(system, sources, cache=...)`` is the one entry point. It
+
+1. splits each source longer than ``system.max_input_tokens`` into sentences
+   (``evalmt.segmentation``) and records how many pieces each split segment got;
+2. deduplicates the pieces and looks all of them up in the cache;
+3. sorts the misses by length (longest first, so an out-of-memory error shows
+   up at once) and packs them into batches with at most ``batch_tokens``
+   padded tokens (batch size × longest piece) and ``max_batch_size`` pieces;
+4. translates batch by batch, writing each finished batch to the cache in its
+   own transaction — a run killed midway resumes where it stopped;
+5. on CUDA out-of-memory halves the batch and retries, down to one piece;
+6. joins the pieces back per segment, in input order.
+
+Systems with ``precomputed_outputs`` (hypothesis files) are not run through
+here; the runner asks them first.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from evalmt.errors import TranslationError
+from evalmt.segmentation import join_pieces, split_to_fit
+
+if TYPE_CHECKING:
+    from evalmt.cache import TranslationCache
+    from evalmt.systems.base import Translator
+
+
+@dataclass(frozen=True)
+class TranslationOutcome:
+    """What ``translate_segments`` returns: outputs plus counts and timings.
+
+    ``hypotheses`` has one output per source, in input order. ``chunks`` maps
+    the index of every source that was split to its number of pieces. Piece
+    counts are over unique pieces; ``calls`` counts ``system.translate`` calls
+    (retries after out-of-memory included). ``tokens_per_second`` is measured
+    over the pieces the model translated, in ``system.num_tokens`` units.
+    """
+
+    hypotheses: tuple[str, ...]
+    chunks: Mapping[int, int] = field(default_factory=dict)
+    pieces: int = 0
+    cached_pieces: int = 0
+    translated_pieces: int = 0
+    calls: int = 0
+    oom_retries: int = 0
+    translated_tokens: int = 0
+    seconds: float = 0.0
+    model_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hypotheses", tuple(self.hypotheses))
+        object.__setattr__(self, "chunks", MappingProxyType(dict(self.chunks)))
+
+    @property
+    def segments_per_second(self) -> float:
+        """Segments finished per wall-clock second (cache hits included)."""
+        return len(self.hypotheses) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Source tokens the model translated per second spent inside ``system.translate``."""
+        return self.translated_tokens / self.model_seconds if self.model_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return counts and timings for the run manifest (outputs excluded)."""
+        return {
+            "segments": len(self.hypotheses),
+            "split_segments": len(self.chunks),
+            "chunks": {str(k): v for k, v in sorted(self.chunks.items())},
+            "pieces": self.pieces,
+            "cached_pieces": self.cached_pieces,
+            "translated_pieces": self.translated_pieces,
+            "calls": self.calls,
+            "oom_retries": self.oom_retries,
+            "translated_tokens": self.translated_tokens,
+            "seconds": round(self.seconds, 4),
+            "model_seconds": round(self.model_seconds, 4),
+            "segments_per_second": round(self.segments_per_second, 3),
+            "tokens_per_second": round(self.tokens_per_second, 3),
+        }
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is an accelerator out-of-memory error (torch is not imported)."""
+    if type(exc).__name__ == "OutOfMemoryError":
+        return True
+    return "out of memory" in str(exc).lower()
+
+
+def _free_accelerator_memory() -> None:
+    """Release cached CUDA blocks after an OOM, if torch is already loaded by the system."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def pack_batches(pieces: Sequence[str], lengths: Sequence[int], *, batch_tokens: int,
+                 max_batch_size: int) -> list[list[int]]:
+    """Group piece indices into batches, longest first, under a padded token budget.
+
+    A batch holds at most ``max_batch_size`` pieces and at most
+    ``batch_tokens`` padded tokens (size × its longest piece). A piece longer
+    than the budget on its own forms a batch of one.
+    """
+    if batch_tokens < 1 or max_batch_size < 1:
+        raise TranslationError(
+            f"batch_tokens and max_batch_size must be at least 1, got {batch_tokens} "
+            f"and {max_batch_size}")
+    # Longest first; ties by text so the packing does not depend on input order.
+    order = sorted(range(len(pieces)), key=lambda i: (-lengths[i], pieces[i]))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[current[0]] if current else lengths[i]
+        if current and (len(current) >= max_batch_size
+                        or (len(current) + 1) * longest > batch_tokens):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+class _Progress:
+    """A tqdm bar over segments with tokens/s; silent when disabled or not on a TTY."""
+
+    def __init__(self, *, total: int, done: int, label: str, enabled: bool) -> None:
+        self._bar = None
+        if enabled and total:
+            from tqdm.auto import tqdm
+
+            # disable=None: tqdm turns itself off when stderr is not a terminal.
+            self._bar = tqdm(total=total, initial=done, desc=label, unit="seg", disable=None,
+                             dynamic_ncols=True, leave=True)
+        self._start = time.perf_counter()
+        self._tokens = 0
+
+    def update(self, segments: int, tokens: int) -> None:
+        self._tokens += tokens
+        if self._bar is not None:
+            elapsed = max(time.perf_counter() - self._start, 1e-9)
+            self._bar.set_postfix_str(f"{self._tokens / elapsed:.1f} tok/s", refresh=False)
+            self._bar.update(segments)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _describe_batch(system_name: str, texts: list[str], owners: list[list[int]]) -> str:
+    indices = sorted({i for owner in owners for i in owner})
+    shown = ", ".join(str(i) for i in indices[:10]) + (" …" if len(indices) > 10 else "")
+    preview = texts[0][:60] + ("…" if len(texts[0]) > 60 else "")
+    return (f"system {system_name!r} failed on a batch of {len(texts)} piece(s) from segment(s) "
+            f"[{shown}] (first source: {preview!r})")
+
+
+def translate_segments(
+    system: Translator,
+    sources: Sequence[str],
+    *,
+    cache: TranslationCache | None,
+    batch_tokens: int = 4096,
+    max_batch_size: int = 64,
+    progress: bool = True,
+    label: str | None = None,
+) -> TranslationOutcome:
+    """Translate ``sources`` with ``system``: one output per source, in input order.
+
+    ``cache`` (may be ``None``) is read before and written after every batch,
+    under ``system.fingerprint()``. Empty or whitespace-only sources give
+    ``""`` without a model call. Raises ``TranslationError`` naming the system
+    and the segment indices when the system fails (or returns the wrong number
+    of outputs); pieces translated before the failure stay in the cache.
+    """
+    started = time.perf_counter()
+    name = label or getattr(system, "name", type(system).__name__)
+    fingerprint = system.fingerprint()
+    max_tokens = system.max_input_tokens
+
+    # 1. Chunk: the pieces of every segment, and which segments own each unique piece.
+    segment_pieces: list[list[str]] = []
+    chunks: dict[int, int] = {}
+    owners: dict[str, list[int]] = {}
+    for index, source in enumerate(sources):
+        if not isinstance(source, str):
+            raise TranslationError(f"system {name!r}: source {index} is "
+                                   f"{type(source).__name__}, expected str")
+        if not source.strip():
+            pieces: list[str] = []
+        elif max_tokens is not None and system.num_tokens(source) > max_tokens:
+            pieces = split_to_fit(source, max_tokens=max_tokens, num_tokens=system.num_tokens)
+            if len(pieces) > 1:
+                chunks[index] = len(pieces)
+        else:
+            pieces = [source]
+        segment_pieces.append(pieces)
+        for piece in pieces:
+            owners.setdefault(piece, []).append(index)
+
+    # 2. Cache lookup for every unique piece.
+    unique = list(owners)
+    done: dict[str, str] = dict(cache.get_many(fingerprint, unique)) if cache else {}
+    cached = len(done)
+    todo = [p for p in unique if p not in done]
+    remaining = [len({p for p in pieces if p not in done}) for pieces in segment_pieces]
+    finished_segments = sum(1 for r in remaining if r == 0)
+
+    # 3.-5. Batch, translate, store, back off on OOM.
+    lengths = [system.num_tokens(p) for p in todo]
+    queue = pack_batches(todo, lengths, batch_tokens=batch_tokens, max_batch_size=max_batch_size)
+    queue.reverse()  # pop() from the end keeps longest-first order
+    calls = oom_retries = translated_tokens = 0
+    model_seconds = 0.0
+    size_cap = max_batch_size
+    bar = _Progress(total=len(sources), done=finished_segments, label=name, enabled=progress)
+    try:
+        while queue:
+            batch = queue.pop()
+            if len(batch) > size_cap:
+                queue.extend(reversed([batch[i:i + size_cap]
+                                       for i in range(0, len(batch), size_cap)]))
+                continue
+            texts = [todo[i] for i in batch]
+            calls += 1
+            t0 = time.perf_counter()
+            try:
+                outputs = system.translate(list(texts))
+            except Exception as exc:
+                if is_out_of_memory(exc) and len(batch) > 1:
+                    oom_retries += 1
+                    _free_accelerator_memory()
+                    size_cap = max(1, len(batch) // 2)
+                    queue.extend(reversed([batch[i:i + size_cap]
+                                           for i in range(0, len(batch), size_cap)]))
+                    continue
+                where = _describe_batch(name, texts, [owners[t] for t in texts])
+                raise TranslationError(f"{where}: {type(exc).__name__}: {exc}") from exc
+            finally:
+                model_seconds += time.perf_counter() - t0
+            if not isinstance(outputs, (list, tuple)) or len(outputs) != len(texts) or not all(
+                    isinstance(o, str) for o in outputs):
+                got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
+                       else type(outputs).__name__)
+                where = _describe_batch(name, texts, [owners[t] for t in texts])
+                raise TranslationError(f"{where}: expected {len(texts)} strings, got {got}")
+            pairs = list(zip(texts, outputs, strict=True))
+            if cache is not None:
+                cache.put_many(fingerprint, pairs)
+            newly_finished = 0
+            for text, output in pairs:
+                done[text] = output
+                for index in set(owners[text]):
+                    remaining[index] -= 1
+                    newly_finished += remaining[index] == 0
+            batch_tokens_done = sum(lengths[i] for i in batch)
+            translated_tokens += batch_tokens_done
+            bar.update(newly_finished, batch_tokens_done)
+    finally:
+        bar.close()
+
+    # 6. Join pieces back, in input order.
+    tgt_lang = getattr(system, "tgt_lang", "en")
+    hypotheses = []
+    for pieces in segment_pieces:
+        if len(pieces) == 1:
+            hypotheses.append(done[pieces[0]])
+        else:
+            hypotheses.append(join_pieces([done[p] for p in pieces], tgt_lang))
+    return TranslationOutcome(
+        hypotheses=tuple(hypotheses),
+        chunks=chunks,
+        pieces=len(unique),
+        cached_pieces=cached,
+        translated_pieces=len(todo),
+        calls=calls,
+        oom_retries=oom_retries,
+        translated_tokens=translated_tokens,
+        seconds=time.perf_counter() - started,
+        model_seconds=model_seconds,
+    )
