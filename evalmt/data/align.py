@@ -126,23 +126,35 @@ def bead_cost(kind: str, zh_len: int, en_len: int, *, ratio: float) -> tuple[flo
     return prior_cost - math.log(max(tail, 1e-300)), delta
 
 
-def _judge(beads: Sequence[Bead], n_paragraphs: int) -> str:
+@dataclass(frozen=True)
+class Limits:
+    """Thresholds above which an alignment is implausible (defaults: see module constants)."""
+
+    max_delta: float = MAX_DELTA
+    max_unpaired_share: float = MAX_UNPAIRED_SHARE
+
+
+def judge(beads: Sequence[Bead], n_paragraphs: int, limits: Limits = Limits()) -> str:
+    """Return why an alignment is implausible, or ``""`` when it is plausible."""
     worst = max((b for b in beads if b.zh and b.en), key=lambda b: abs(b.delta), default=None)
-    if worst is not None and abs(worst.delta) > MAX_DELTA:
+    if worst is not None and abs(worst.delta) > limits.max_delta:
         return (f"paragraph lengths disagree by {abs(worst.delta):.1f} sd in a {worst.kind} "
-                f"pair (limit {MAX_DELTA:g})")
+                f"pair (limit {limits.max_delta:g})")
     unpaired = sum(len(b.zh) + len(b.en) for b in beads if not (b.zh and b.en))
-    if n_paragraphs and unpaired / n_paragraphs > MAX_UNPAIRED_SHARE:
-        return f"{unpaired} of {n_paragraphs} paragraphs have no counterpart"
+    if n_paragraphs and unpaired / n_paragraphs > limits.max_unpaired_share:
+        return (f"{unpaired} of {n_paragraphs} paragraphs have no counterpart "
+                f"(limit {limits.max_unpaired_share:.2f})")
     return ""
 
 
-def _finish(beads: list[Bead], n_paragraphs: int, ratio: float) -> Alignment:
-    reason = _judge(beads, n_paragraphs)
+def _finish(beads: list[Bead], n_paragraphs: int, ratio: float, limits: Limits) -> Alignment:
+    reason = judge(beads, n_paragraphs, limits)
     return Alignment(tuple(beads), ratio, sum(b.cost for b in beads), not reason, reason)
 
 
-def diagonal(zh_lengths: Sequence[int], en_lengths: Sequence[int]) -> Alignment:
+def diagonal(
+    zh_lengths: Sequence[int], en_lengths: Sequence[int], *, limits: Limits = Limits()
+) -> Alignment:
     """Pair equal-length sequences 1-1 in order, with costs and a plausibility verdict."""
     if len(zh_lengths) != len(en_lengths):
         raise ValueError("diagonal alignment needs equal paragraph counts")
@@ -151,7 +163,7 @@ def diagonal(zh_lengths: Sequence[int], en_lengths: Sequence[int]) -> Alignment:
     for i, (z, e) in enumerate(zip(zh_lengths, en_lengths, strict=True)):
         cost, delta = bead_cost("1-1", z, e, ratio=ratio)
         beads.append(Bead("1-1", (i,), (i,), cost, delta))
-    return _finish(beads, len(zh_lengths) + len(en_lengths), ratio)
+    return _finish(beads, len(zh_lengths) + len(en_lengths), ratio, limits)
 
 
 def dynamic(
@@ -160,6 +172,7 @@ def dynamic(
     *,
     zh_headings: AbstractSet[int] = frozenset(),
     en_headings: AbstractSet[int] = frozenset(),
+    limits: Limits = Limits(),
 ) -> Alignment:
     """Find the cheapest monotone alignment over 1-1, 1-2, 2-1, 1-0 and 0-1 beads.
 
@@ -208,7 +221,7 @@ def dynamic(
         beads.append(Bead(kind, tuple(range(i - di, i)), tuple(range(j - dj, j)), cost, delta))
         i, j = i - di, j - dj
     beads.reverse()
-    return _finish(beads, n + m, ratio)
+    return _finish(beads, n + m, ratio, limits)
 
 
 def align(
@@ -217,6 +230,7 @@ def align(
     *,
     zh_headings: AbstractSet[int] = frozenset(),
     en_headings: AbstractSet[int] = frozenset(),
+    limits: Limits = Limits(),
 ) -> Alignment:
     """Align paragraphs: 1-1 in order when counts are equal and that is plausible, else DP.
 
@@ -224,9 +238,11 @@ def align(
     the caller decides what to do with such a document.
     """
     if len(zh_lengths) == len(en_lengths):
-        straight = diagonal(zh_lengths, en_lengths)
+        straight = diagonal(zh_lengths, en_lengths, limits=limits)
         if straight.plausible:
             return straight
-        found = dynamic(zh_lengths, en_lengths, zh_headings=zh_headings, en_headings=en_headings)
+        found = dynamic(zh_lengths, en_lengths, zh_headings=zh_headings,
+                        en_headings=en_headings, limits=limits)
         return found if found.plausible else straight
-    return dynamic(zh_lengths, en_lengths, zh_headings=zh_headings, en_headings=en_headings)
+    return dynamic(zh_lengths, en_lengths, zh_headings=zh_headings,
+                        en_headings=en_headings, limits=limits)
