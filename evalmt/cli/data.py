@@ -1,0 +1,199 @@
+"""``evalmt data inspect``: read a data set and show what the readers decided, per document.
+
+Shows layout, paragraph counts per language, pairs, every non-1-1 alignment
+decision with line numbers, unassigned lines, cleaning counts and warnings;
+``--json`` prints the same as one JSON object with stable keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evalmt.data.base import READERS, read_testset
+from evalmt.data.cleaning import validate_steps
+from evalmt.data.model import Document, TestSet
+from evalmt.errors import ConfigError
+
+# File extension → reader for a bare PATH argument.
+READER_BY_SUFFIX = {".txt": "bilingual-txt", ".jsonl": "jsonl", ".tsv": "tsv",
+                    ".xml": "wmt-xml", ".sgm": "wmt-xml"}
+PREVIEW_CHARS = 40
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add ``data`` (with its ``inspect`` sub-command) to the top-level parser."""
+    data = subparsers.add_parser("data", help="inspect input data sets")
+    commands = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
+    commands.required = True
+    inspect = commands.add_parser(
+        "inspect", help="read a data set and show layout, pairs, alignment, cleaning, warnings",
+        description="Read a file, folder, glob or run config and show, per document, what the "
+                    "reader decided.")
+    inspect.add_argument("target", nargs="?", metavar="PATH_OR_CONFIG",
+                         help="data file/folder/glob, or a .yaml run config")
+    inspect.add_argument("--sample", action="store_true", help="inspect the bundled sample")
+    inspect.add_argument("--reader", help="reader name (default: from the file extension)")
+    inspect.add_argument("--clean", nargs="+", metavar="STEP",
+                         help="cleaning steps to apply instead of the reader's default")
+    inspect.add_argument("--src-lang", help="source language (reader default: zh)")
+    inspect.add_argument("--tgt-lang", help="target language (reader default: en)")
+    inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    inspect.set_defaults(func=run_inspect)
+
+
+def load_testsets(args: argparse.Namespace) -> list[TestSet]:
+    """Read the test set(s) named by the ``inspect`` arguments."""
+    if args.sample == bool(args.target):
+        raise ConfigError("data inspect: give exactly one of PATH_OR_CONFIG or --sample")
+    overrides: dict[str, Any] = {}
+    if args.clean is not None:
+        overrides["clean"] = validate_steps(args.clean)
+    for key in ("src_lang", "tgt_lang"):
+        if getattr(args, key):
+            overrides[key] = getattr(args, key)
+    if args.sample:
+        from evalmt.resources import samples_dir
+
+        raw = {"name": "sample", "reader": "bilingual-txt", "path": str(samples_dir())}
+        return [read_testset({**raw, **overrides}, base_dir=Path.cwd())]
+    target = str(args.target)
+    if target.endswith((".yaml", ".yml")) and not args.reader:
+        from evalmt.config import load_config
+
+        config = load_config(target)
+        return [read_testset(item.model_copy(update=overrides) if overrides else item,
+                             base_dir=config.base_dir) for item in config.data]
+    reader = args.reader or READER_BY_SUFFIX.get(_suffix(target))
+    if reader is None:
+        raise ConfigError(f"data inspect: cannot tell the reader of {target!r} from its "
+                          f"extension; pass --reader ({', '.join(READERS.names())})")
+    fields = READERS.get(reader).config_model.model_fields
+    if "path" in fields:
+        raw = {"path": target}
+    elif "dataset" in fields:
+        raw = {"dataset": target}
+    else:
+        raise ConfigError(f"data inspect: reader {reader!r} needs several files; "
+                          f"describe it in a config file")
+    name = Path(target).stem or "data"
+    return [read_testset({"name": name, "reader": reader, **raw, **overrides},
+                         base_dir=Path.cwd())]
+
+
+def _suffix(target: str) -> str:
+    path = Path(target)
+    if path.is_dir():  # the most common known extension among its files
+        known = sorted(p.suffix.lower() for p in path.iterdir()
+                       if p.is_file() and p.suffix.lower() in READER_BY_SUFFIX)
+        return max(set(known), key=known.count) if known else ""
+    return path.suffix.lower()
+
+
+def _preview(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+
+
+def _plain(value: Any) -> Any:
+    """Turn mappings/tuples from frozen metadata into JSON-ready dicts/lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def document_report(doc: Document) -> dict[str, Any]:
+    """Summarise one document with stable keys (``None`` where a reader records nothing)."""
+    meta = doc.meta
+    decisions = [d for d in _plain(meta.get("alignment", ())) if d.get("kind") != "1-1"]
+    return {
+        "doc_id": doc.doc_id,
+        "source_file": meta.get("source_file"),
+        "layout": meta.get("layout"),
+        "paragraphs": _plain(meta.get("paragraphs")),
+        "segments": len(doc.segments),
+        "doc_level_only": bool(meta.get("doc_level_only", False)),
+        "alignment_cost": meta.get("alignment_cost"),
+        "alignment_ratio": meta.get("alignment_ratio"),
+        "pairs": [
+            {"seg_id": s.seg_id, "alignment": s.meta.get("alignment"),
+             "src_lines": _plain(s.meta.get("src_lines")),
+             "ref_lines": _plain(s.meta.get("ref_lines")),
+             "src": _preview(s.src), "ref": _preview(s.refs[0]) if s.refs else None}
+            for s in doc.segments
+        ],
+        "alignment_decisions": decisions,
+        "unassigned_lines": _plain(meta.get("unassigned_lines", ())),
+        "cleaning": _plain(meta.get("cleaning", {})),
+        "warnings": list(doc.warnings),
+    }
+
+
+def testset_report(testset: TestSet) -> dict[str, Any]:
+    """Summarise a test set and each of its documents with stable keys."""
+    return {
+        "name": testset.name,
+        "reader": testset.meta.get("reader"),
+        "src_lang": testset.src_lang,
+        "tgt_lang": testset.tgt_lang,
+        "num_documents": len(testset.documents),
+        "num_segments": testset.num_segments,
+        "warnings": list(testset.meta.get("warnings", ())),
+        "documents": [document_report(d) for d in testset.documents],
+    }
+
+
+def _lines(numbers: Sequence[int] | None) -> str:
+    return ",".join(str(n) for n in numbers or ()) or "-"
+
+
+def format_report(report: Mapping[str, Any]) -> str:
+    """Render one ``testset_report`` as text for people."""
+    out = [f"test set {report['name']!r} ({report['reader'] or 'reader ?'}, "
+           f"{report['src_lang']}→{report['tgt_lang']}): {report['num_documents']} document(s), "
+           f"{report['num_segments']} segment(s)"]
+    out += [f"  warning: {w}" for w in report["warnings"]]
+    for doc in report["documents"]:
+        out.append(f"document {doc['doc_id']}" + (f"  [{doc['source_file']}]"
+                                                   if doc["source_file"] else ""))
+        para = doc["paragraphs"]
+        counts = ", ".join(f"{k} {v}" for k, v in para.items()) if para else "-"
+        line = f"  layout: {doc['layout'] or '-'}   paragraphs: {counts}   pairs: {doc['segments']}"
+        if doc["alignment_cost"] is not None:
+            line += (f"   alignment cost {doc['alignment_cost']:.2f} "
+                     f"(ratio {doc['alignment_ratio']:.3f})")
+        out.append(line)
+        if doc["doc_level_only"]:
+            out.append("  DOCUMENT-LEVEL ONLY: kept as one whole-document segment")
+        out.append("  pairs:")
+        for p in doc["pairs"]:
+            out.append(f"    {p['seg_id']:>3} {p['alignment'] or '':<5} "
+                       f"src lines {_lines(p['src_lines'])} → ref lines "
+                       f"{_lines(p['ref_lines'])}  {p['src']} | {p['ref']}")
+        out.append("  alignment decisions (non 1-1): " + ("none" if not doc["alignment_decisions"]
+                                                         else ""))
+        for d in doc["alignment_decisions"]:
+            out.append(f"    {d['kind']:<5} src lines {_lines(d['src_lines'])}, ref lines "
+                       f"{_lines(d['ref_lines'])}: {d['src_preview'] or d['ref_preview']}")
+        out.append("  unassigned lines: " + ("none" if not doc["unassigned_lines"] else ""))
+        out += [f"    line {u['line']}: {u['text']}" for u in doc["unassigned_lines"]]
+        cleaning = ", ".join(f"{k} {v}" for k, v in doc["cleaning"].items()) or "none"
+        out.append(f"  cleaning: {cleaning}")
+        out.append("  warnings: " + ("none" if not doc["warnings"] else ""))
+        out += [f"    {w}" for w in doc["warnings"]]
+    return "\n".join(out)
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    """Entry point of ``evalmt data inspect``."""
+    reports = [testset_report(t) for t in load_testsets(args)]
+    if args.json:
+        print(json.dumps({"test_sets": reports}, ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+    return 0
