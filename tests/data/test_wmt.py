@@ -102,9 +102,9 @@ BAD = [
                  id="unknown-translator"),
     pytest.param(HEAD + doc("d", {"1": "a"}, {}) + doc("d", {"1": "b"}, {}) + TAIL, {},
                  "test.xml:8: duplicate doc id 'd' (first at line 4)", id="duplicate-doc"),
-    pytest.param(HEAD + doc("d", {"1": "a"}, {}).replace('id="1"', 'id="1"', 1)
-                 .replace('<seg id="1">a</seg>', '<seg id="1">a</seg><seg id="1">b</seg>')
-                 + TAIL, {}, "test.xml:5: duplicate segment id '1' in <src> of document 'd'",
+    pytest.param(HEAD + '<doc id="d"><src lang="zh"><p><seg id="1">a</seg>\n<seg id="1">b</seg>'
+                 "</p></src></doc>\n" + TAIL, {},
+                 "test.xml:5: duplicate segment id '1' in <src> of document 'd'",
                  id="duplicate-seg"),
     pytest.param(HEAD + doc("d", {"1": "a"}, {"A": {"1": "x"}}, src_lang="en", ref_lang="zh")
                  + TAIL, {}, "test.xml:5: <src lang='en'> but the config says src_lang: 'zh'",
