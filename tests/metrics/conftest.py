@@ -1,0 +1,14 @@
+"""Session fixtures: seeded synthetic corpora."""
+
+import pytest
+from metrics_synthetic import make_corpus
+
+
+@pytest.fixture(scope="session")
+def corpus1():
+    return make_corpus(1)
+
+
+@pytest.fixture(scope="session")
+def corpus2():
+    return make_corpus(2, n_refs=2)
