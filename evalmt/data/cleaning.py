@@ -100,7 +100,13 @@ def _strip_pinyin(text: str) -> tuple[str, int]:
             return ""
         return match.group(0)
 
-    return _CANDIDATE.sub(replace, text), removed
+    # Repeat until stable so that "國(guó)(guó)" loses both artifacts and the
+    # step is idempotent (a second run never finds anything to remove).
+    while True:
+        before = removed
+        text = _CANDIDATE.sub(replace, text)
+        if removed == before:
+            return text, removed
 
 
 @functools.lru_cache(maxsize=1)
