@@ -41,7 +41,7 @@ from pydantic import (
 )
 
 from evalmt.data.base import READERS, ReaderConfig
-from evalmt.errors import ConfigError, RegistryError
+from evalmt.errors import ConfigError, EvalMTError, RegistryError
 from evalmt.systems.base import SYSTEMS, SystemConfig
 
 PKG_PREFIX = "pkg://"
@@ -60,23 +60,25 @@ class MetricSpec(_Strict):
 
 
 class ConfidenceConfig(_Strict):
-    """Confidence intervals by bootstrap resampling of segment (or document) statistics."""
+    """95% confidence intervals by bootstrap resampling of segments (or whole documents)."""
 
-    method: Literal["bootstrap", "none"] = "bootstrap"
-    samples: int = Field(1000, ge=1)
+    method: Literal["bootstrap"] = "bootstrap"
+    samples: int = Field(1000, ge=2)
     seed: int = 12345
-    level: float = Field(0.95, gt=0, lt=1)
     unit: Literal["segment", "document"] = "segment"
 
 
 class SignificanceConfig(_Strict):
-    """Paired significance tests between every pair of systems of a data set."""
+    """Paired significance tests between every pair of systems of a data set.
 
-    method: Literal["paired-bootstrap", "approximate-randomization", "none"] = "paired-bootstrap"
-    samples: int = Field(1000, ge=1)
+    ``samples: null`` uses sacrebleu's defaults (1000 bootstrap resamples,
+    10000 approximate-randomization trials); ``alpha`` sets the rank clusters.
+    """
+
+    method: Literal["paired-bootstrap", "approximate-randomization", "both"] = "paired-bootstrap"
+    samples: int | None = Field(None, ge=1)
     seed: int = 12345
     alpha: float = Field(0.05, gt=0, lt=1)
-    unit: Literal["segment", "document"] = "segment"
 
 
 class RunConfig(_Strict):
@@ -237,9 +239,25 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
             names = [str(item.get("name", default)) if isinstance(item, dict) else None
                      for item in raw[key]]
             problems += _duplicates(names, key)
+    if config is not None and data is not None:
+        problems += _metric_problems(config)
     if problems or config is None:
         raise ConfigError(_format(problems, source, lines or {}))
     return config
+
+
+def _metric_problems(config: RunConfig) -> list[tuple[tuple, str]]:
+    """Build every metric for every target language now, so bad names/options fail early."""
+    from evalmt.metrics.base import build_metrics
+
+    names = [m.name for m in config.metrics]
+    options = {m.name: m.options for m in config.metrics if m.options}
+    for lang in sorted({d.tgt_lang for d in config.data}):
+        try:
+            build_metrics(names, tgt_lang=lang, options=options)
+        except EvalMTError as exc:
+            return [(("metrics",), str(exc))]
+    return []
 
 
 def import_plugin(module: Any, *, base_dir: Path) -> str | None:

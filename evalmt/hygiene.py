@@ -1,0 +1,85 @@
+"""Output hygiene: cheap checks on a system's outputs that scores alone hide.
+
+Per system and data set: how many outputs are empty, how many still contain
+CJK characters although the target language is not written in them (an
+untranslated or half-translated segment), and the length ratio of outputs to
+references. Lengths are counted in non-whitespace characters so the ratio
+means the same for Chinese and English. The runner records these in the
+manifest and next to the scores.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from evalmt.errors import DataError
+
+#: Han (incl. extension A, compatibility ideographs, extensions B+), kana, hangul.
+CJK_RE = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af\U00020000-\U0003134f]"
+)
+#: Target languages whose normal output contains CJK characters: no "untranslated" check.
+CJK_LANGS = frozenset({"zh", "ja", "ko", "yue", "wuu", "lzh"})
+#: A segment whose output/reference length ratio is outside these bounds is counted as an
+#: outlier: half or double the reference length is far outside normal translation variance.
+SHORT_RATIO, LONG_RATIO = 0.5, 2.0
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """Hygiene counts of one system's outputs on one data set."""
+
+    system: str
+    segments: int
+    empty: int
+    untranslated: int | None
+    length_ratio: float | None
+    too_short: int
+    too_long: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a plain dict for JSON and CSV."""
+        return asdict(self)
+
+
+def _length(text: str) -> int:
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def check_outputs(*, system: str, hypotheses: Sequence[str],
+                  references: Sequence[str | None], tgt_lang: str) -> Hygiene:
+    """Count empty, untranslated (CJK in a non-CJK target) and length-outlier outputs.
+
+    ``references`` is one reference stream (``None`` where a segment has none);
+    the length ratio is total output length over total reference length of the
+    segments that have a reference.
+    """
+    if len(hypotheses) != len(references):
+        raise DataError(f"hygiene of {system!r}: {len(hypotheses)} outputs but "
+                        f"{len(references)} references")
+    lang = (tgt_lang or "").split("-")[0].split("_")[0].lower()
+    untranslated = None if lang in CJK_LANGS else sum(
+        1 for h in hypotheses if CJK_RE.search(h))
+    hyp_total = ref_total = too_short = too_long = 0
+    for hyp, ref in zip(hypotheses, references, strict=True):
+        if ref is None:
+            continue
+        h, r = _length(hyp), _length(ref)
+        hyp_total += h
+        ref_total += r
+        if r and h / r < SHORT_RATIO:
+            too_short += 1
+        elif r and h / r > LONG_RATIO:
+            too_long += 1
+    return Hygiene(
+        system=system,
+        segments=len(hypotheses),
+        empty=sum(1 for h in hypotheses if not h.strip()),
+        untranslated=untranslated,
+        length_ratio=round(hyp_total / ref_total, 4) if ref_total else None,
+        too_short=too_short,
+        too_long=too_long,
+    )

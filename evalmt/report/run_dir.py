@@ -1,0 +1,128 @@
+"""The results directory of one run: naming, path safety, atomic writes, overwrite refusal.
+
+Layout (see docs/config.md)::
+
+    <output>/<run name>/manifest.json
+    <output>/<run name>/[<data set>/]scores.{json,csv,md,tex}, documents.csv, ...
+    <output>/<run name>/[<data set>/]hypotheses/<system>.jsonl
+
+With one data set its files sit directly in the run folder; with several,
+each data set gets a sub-folder named after it. Every name becomes one safe
+path component (``evalmt.config.safe_name``) and every path written is
+checked to stay inside the output directory. Files are written to a
+temporary sibling and renamed into place, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalmt.config import safe_name
+from evalmt.errors import ConfigError, DataError
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class RunDirectory:
+    """A run's folder inside the output root; all writes go through ``path_for``."""
+
+    root: Path
+    path: Path
+
+    def path_for(self, *parts: str) -> Path:
+        """Return ``<run dir>/<parts...>`` with each part made safe; refuse paths that escape."""
+        target = self.path.joinpath(*(safe_name(p) if p not in (".",) else p for p in parts))
+        return _inside(self.root, target)
+
+    def dataset_dir(self, name: str, *, single: bool) -> Path:
+        """Return a data set's results folder: the run folder itself for a single data set."""
+        return self.path if single else self.path_for(name)
+
+    def write_text(self, target: Path, text: str) -> Path:
+        """Atomically write ``text`` (UTF-8) to ``target`` inside this run."""
+        return atomic_write(_inside(self.root, target), text.encode("utf-8"))
+
+    def write_json(self, target: Path, obj: Any) -> Path:
+        """Atomically write ``obj`` as indented UTF-8 JSON."""
+        text = json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+        return self.write_text(target, text + "\n")
+
+    def write_jsonl(self, target: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+        """Atomically write one JSON object per line."""
+        text = "".join(json.dumps(dict(r), ensure_ascii=False, default=str) + "\n" for r in rows)
+        return self.write_text(target, text)
+
+
+def open_run_dir(output_dir: str | Path, run_name: str, *, overwrite: bool) -> RunDirectory:
+    """Create (or reopen) ``<output_dir>/<run_name>`` for writing.
+
+    A finished run (manifest status ``complete``) is refused unless
+    ``overwrite``, which removes it first. An unfinished run is reopened so
+    it can resume. A non-empty folder that is not an evalmt run is refused.
+    """
+    root = Path(output_dir).expanduser().resolve()
+    path = _inside(root, root / safe_name(run_name))
+    if path == root:
+        raise ConfigError(f"run name {run_name!r} gives no folder name inside {root}")
+    if path.exists():
+        if not path.is_dir():
+            raise ConfigError(f"{path}: exists and is not a folder; choose another run name")
+        status = manifest_status(path)
+        entries = [p for p in path.iterdir() if not p.name.startswith(".")]
+        if status is None and entries:
+            raise ConfigError(f"{path}: folder exists, is not empty and holds no evalmt "
+                              "manifest; refusing to write into it (choose another `name:`)")
+        if status == "complete":
+            if not overwrite:
+                raise ConfigError(f"{path}: a finished run exists; pass --overwrite to replace "
+                                  "it or change `name:`")
+            shutil.rmtree(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot create results folder: {exc.strerror}") from exc
+    return RunDirectory(root=root, path=path)
+
+
+def manifest_status(run_path: Path) -> str | None:
+    """Return the manifest ``status`` in ``run_path``, or ``None`` without a readable one."""
+    try:
+        data = json.loads((run_path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("status") if isinstance(data, dict) else None
+
+
+def atomic_write(target: Path, data: bytes) -> Path:
+    """Write ``data`` to a temporary sibling of ``target``, fsync, and rename it into place."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DataError(f"{target}: cannot write: {exc.strerror or exc}") from exc
+    return target
+
+
+def _inside(root: Path, target: Path) -> Path:
+    """Return ``target`` resolved, or raise if it is not inside ``root``."""
+    resolved = target.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        raise ConfigError(f"{target}: path escapes the output folder {root}")
+    return resolved
