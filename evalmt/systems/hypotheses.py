@@ -1,0 +1,155 @@
+"""Existing system outputs read from a file (type ``hypotheses``).
+
+Two layouts:
+
+* ``lines`` — plain text, one line per segment in test-set order (an empty
+  line is an empty hypothesis);
+* ``jsonl`` — one JSON object per line, keyed by ``doc_id`` and ``seg_id``
+  (field names configurable), the output in ``field`` (default ``hyp``).
+
+``format: auto`` (the default) picks ``jsonl`` for ``.jsonl``/``.ndjson``
+files and ``lines`` otherwise. The outputs are handed to the runner through
+``precomputed_outputs`` and never go through translation or the cache. A line
+count that differs from the test set, a missing or an extra (doc_id, seg_id)
+is a ``DataError`` naming the file and the first offending key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from evalmt.data.model import file_sha256
+from evalmt.errors import DataError, TranslationError
+from evalmt.systems.base import SystemConfig, Translator
+
+if TYPE_CHECKING:
+    from evalmt.data.model import Segment
+
+
+class HypothesesConfig(SystemConfig):
+    """Options of the ``hypotheses`` system."""
+
+    type: Literal["hypotheses"] = "hypotheses"
+    #: The output file; relative paths resolve against ``base_dir`` (the config's folder).
+    path: str
+    format: Literal["auto", "lines", "jsonl"] = "auto"
+    #: JSONL only: the fields holding the output and the segment key.
+    field: str = "hyp"
+    doc_id_field: str = "doc_id"
+    seg_id_field: str = "seg_id"
+
+
+class HypothesesSystem(Translator):
+    """Serve outputs from an existing file instead of translating."""
+
+    config_model = HypothesesConfig
+    config: HypothesesConfig
+
+    def __init__(self, config: HypothesesConfig, *, src_lang: str, tgt_lang: str,
+                 base_dir: str | Path | None = None) -> None:
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+        path = Path(config.path).expanduser()
+        if not path.is_absolute() and base_dir is not None:
+            path = Path(base_dir) / path
+        self.path = path
+
+    @property
+    def layout(self) -> str:
+        """The file layout in use: ``lines`` or ``jsonl``."""
+        if self.config.format != "auto":
+            return self.config.format
+        return "jsonl" if self.path.suffix.lower() in (".jsonl", ".ndjson") else "lines"
+
+    @cached_property
+    def _sha256(self) -> str:
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: hypotheses file not found "
+                            f"(system {self.name!r}, key `path`)")
+        return file_sha256(self.path)
+
+    def fingerprint_extra(self) -> dict[str, Any]:
+        """Add the file's sha256: new outputs in the same file give a new fingerprint."""
+        return {"sha256": self._sha256, "layout": self.layout}
+
+    def describe(self) -> dict[str, Any]:
+        """Add the resolved file path and its sha256 to the manifest entry."""
+        return {**super().describe(), "path": str(self.path), "sha256": self._sha256}
+
+    def translate(self, batch: list[str]) -> list[str]:
+        """Refuse: this system only has outputs for the segments of its file."""
+        raise TranslationError(f"system {self.name!r} (hypotheses) cannot translate new text; "
+                               "its outputs come from precomputed_outputs()")
+
+    def precomputed_outputs(self, segments: Sequence[Segment]) -> list[str]:
+        """Return the file's outputs for ``segments``, checked 1:1 against them."""
+        self._sha256  # noqa: B018  (raises a clear error when the file is missing)
+        text = self._read_text()
+        if self.layout == "lines":
+            return self._from_lines(text, segments)
+        return self._from_jsonl(text, segments)
+
+    # -- readers ----------------------------------------------------------------
+
+    def _read_text(self) -> str:
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise DataError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise DataError(f"{self.path}:{line}: invalid UTF-8") from exc
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def _from_lines(self, text: str, segments: Sequence[Segment]) -> list[str]:
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # the final newline ends the last line; it is not an extra line
+        if len(lines) != len(segments):
+            first = segments[len(lines)].key if len(lines) < len(segments) else None
+            detail = (f"; first segment without a line: {first}" if first
+                      else f"; first extra line: {len(segments) + 1}")
+            raise DataError(f"{self.path}: {len(lines)} lines but the test set has "
+                            f"{len(segments)} segments{detail}")
+        return lines
+
+    def _from_jsonl(self, text: str, segments: Sequence[Segment]) -> list[str]:
+        cfg = self.config
+        found: dict[tuple[str, str], str] = {}
+        for number, line in enumerate(text.split("\n"), start=1):
+            if not line.strip():
+                continue
+            loc = f"{self.path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{loc}: invalid JSON: {exc.msg}") from exc
+            if not isinstance(row, dict):
+                raise DataError(f"{loc}: expected a JSON object, got {type(row).__name__}")
+            for key in (cfg.doc_id_field, cfg.seg_id_field, cfg.field):
+                if key not in row:
+                    raise DataError(f"{loc}: missing field {key!r} (fields: {sorted(row)})")
+            hyp = row[cfg.field]
+            if not isinstance(hyp, str):
+                raise DataError(f"{loc}: field {cfg.field!r} must be a string, "
+                                f"got {type(hyp).__name__}")
+            key = (str(row[cfg.doc_id_field]), str(row[cfg.seg_id_field]))
+            if key in found:
+                raise DataError(f"{loc}: duplicate segment {key}")
+            found[key] = hyp
+        wanted = [s.key for s in segments]
+        missing = [k for k in wanted if k not in found]
+        if missing:
+            raise DataError(f"{self.path}: {len(missing)} segment(s) of the test set have no "
+                            f"output; first missing (doc_id, seg_id): {missing[0]}")
+        wanted_set = set(wanted)
+        extra = [k for k in found if k not in wanted_set]
+        if extra:
+            raise DataError(f"{self.path}: {len(extra)} output(s) for segments not in the test "
+                            f"set; first extra (doc_id, seg_id): {extra[0]}")
+        return [found[k] for k in wanted]
