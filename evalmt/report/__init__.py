@@ -1,0 +1,1 @@
+"""Report stage: turn scoring results into files (tables, manifest, HTML)."""

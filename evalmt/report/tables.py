@@ -1,0 +1,191 @@
+"""Score tables: render a ``ScoreReport`` as JSON, CSV, Markdown or LaTeX and write them atomically.
+
+Files written by ``write_score_tables``: ``scores.{json,csv,md,tex}``
+(system × metric with CI and rank cluster), ``documents.csv``,
+``segments.csv`` and ``significance.csv``. Every CSV row carries the
+sacrebleu signature of its number; Markdown and LaTeX list them under the
+table. CSV and JSON keep full precision; Markdown and LaTeX show 2 decimals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from evalmt.errors import EvalMTError
+from evalmt.metrics.records import CorpusScore, ScoreReport
+
+FORMATS = ("json", "csv", "md", "tex")
+SCORE_COLUMNS = ("system", "metric", "score", "ci_low", "ci_high", "ci_mean", "ci_halfwidth",
+                 "ci_unit", "cluster", "signature")
+DOCUMENT_COLUMNS = ("system", "metric", "doc_id", "score", "num_segments", "signature")
+SEGMENT_COLUMNS = ("system", "metric", "doc_id", "seg_id", "score", "signature")
+SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "score_b",
+                        "delta", "p_value", "samples", "seed", "signature")
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and ``os.replace``.
+
+    A crash leaves either the old file or none, never a half-written one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n",
+                            extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def render_csv(report: ScoreReport) -> str:
+    """Render the system × metric table as CSV, one row per (system, metric)."""
+    return _csv(SCORE_COLUMNS, (asdict(r) for r in report.corpus))
+
+
+def render_documents_csv(report: ScoreReport) -> str:
+    """Render the system × document × metric table as CSV."""
+    return _csv(DOCUMENT_COLUMNS, (asdict(r) for r in report.documents))
+
+
+def render_segments_csv(report: ScoreReport) -> str:
+    """Render the per-segment scores as CSV."""
+    return _csv(SEGMENT_COLUMNS, (asdict(r) for r in report.segments))
+
+
+def render_significance_csv(report: ScoreReport) -> str:
+    """Render the pairwise tests as CSV (``delta`` = score_b - score_a)."""
+    return _csv(SIGNIFICANCE_COLUMNS, ({**asdict(t), "delta": t.delta} for t in report.pairwise))
+
+
+def render_json(report: ScoreReport) -> str:
+    """Render corpus scores, pairwise tests and notes as one JSON document."""
+    doc = {
+        "systems": list(report.systems),
+        "metrics": list(report.metrics),
+        "scores": [asdict(r) for r in report.corpus],
+        "significance": [{**asdict(t), "delta": t.delta} for t in report.pairwise],
+        "notes": list(report.notes),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(row: CorpusScore) -> tuple[str, str]:
+    """(score text, annotation text) for one table cell."""
+    score = f"{row.score:.2f}"
+    extra = []
+    if row.ci_low is not None:
+        extra.append(f"[{row.ci_low:.2f}, {row.ci_high:.2f}]")
+    if row.cluster is not None:
+        extra.append(f"({row.cluster})")
+    return score, " ".join(extra)
+
+
+def _grid(report: ScoreReport) -> list[list[CorpusScore]]:
+    by_key = {(r.system, r.metric): r for r in report.corpus}
+    return [[by_key[(s, m)] for m in report.metrics] for s in report.systems]
+
+
+def _signatures(report: ScoreReport) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for r in report.corpus:
+        seen.setdefault(r.metric, r.signature)
+    return list(seen.items())
+
+
+def _legend(report: ScoreReport) -> str:
+    parts = ["score"]
+    if any(r.ci_low is not None for r in report.corpus):
+        parts.append("[95% CI]")
+    if any(r.cluster is not None for r in report.corpus):
+        parts.append("(rank cluster)")
+    return " ".join(parts)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(report: ScoreReport) -> str:
+    """Render the system × metric table in Markdown; signatures and notes below it."""
+    header = "| system | " + " | ".join(_md_escape(m) for m in report.metrics) + " |"
+    lines = [header, "|---|" + "---:|" * len(report.metrics)]
+    for system, row in zip(report.systems, _grid(report), strict=True):
+        cells = [" ".join(p for p in _cell(c) if p) for c in row]
+        lines.append(f"| {_md_escape(system)} | " + " | ".join(cells) + " |")
+    lines += ["", f"Cells: {_legend(report)}.", ""]
+    lines += [f"- {_md_escape(m)}: `{sig}`" for m, sig in _signatures(report)]
+    lines += [f"- note: {_md_escape(n)}" for n in report.notes]
+    return "\n".join(lines) + "\n"
+
+
+_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                "^": r"\textasciicircum{}"}
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX special characters in plain text."""
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in text)
+
+
+def render_latex(report: ScoreReport) -> str:
+    """Render the system × metric table as a booktabs ``tabular``, signatures as comments."""
+    lines = [f"% {latex_escape(m)}: {sig}" for m, sig in _signatures(report)]
+    lines += [r"\begin{tabular}{l" + "r" * len(report.metrics) + "}", r"\toprule",
+              "System & " + " & ".join(latex_escape(m) for m in report.metrics) + r" \\",
+              r"\midrule"]
+    for system, row in zip(report.systems, _grid(report), strict=True):
+        cells = []
+        for c in row:
+            score, extra = _cell(c)
+            cells.append(score + (f" {{\\small {extra}}}" if extra else ""))
+        lines.append(latex_escape(system) + " & " + " & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"json": render_json, "csv": render_csv, "md": render_markdown, "tex": render_latex}
+
+
+def write_score_tables(report: ScoreReport, out_dir: Path, *,
+                       formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write scores.<fmt> for each format plus documents, segments and significance CSVs.
+
+    Returns the paths written. Each file is written atomically.
+    """
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown:
+        raise EvalMTError(f"score table format(s) {', '.join(unknown)} unknown; "
+                          f"available: {', '.join(FORMATS)}")
+    out_dir = Path(out_dir)
+    written = []
+    files = [(f"scores.{fmt}", RENDERERS[fmt]) for fmt in formats]
+    files += [("documents.csv", render_documents_csv), ("segments.csv", render_segments_csv),
+              ("significance.csv", render_significance_csv)]
+    for name, render in files:
+        path = out_dir / name
+        atomic_write_text(path, render(report))
+        written.append(path)
+    return written
