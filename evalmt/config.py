@@ -223,8 +223,15 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
     data = _validate_items(raw.get("data"), "data", "reader", READERS, ReaderConfig, problems)
     systems = _validate_items(raw.get("systems"), "systems", "type", SYSTEMS, SystemConfig,
                               problems)
-    header = {**raw, "data": data or [ReaderConfig(reader="-")],
-              "systems": systems or [SystemConfig(name="-", type="-")]}
+    header = dict(raw)
+    # Items with problems were reported above; stand-ins keep the header check quiet
+    # about them, while a missing or non-list value is left for it to report.
+    for key, items, stand_in in (("data", data, ReaderConfig(reader="-")),
+                                 ("systems", systems, SystemConfig(name="-", type="-"))):
+        if items is not None:
+            header[key] = items
+        elif isinstance(raw.get(key), list):
+            header[key] = [stand_in]
     try:
         config = RunConfig.model_validate(header)
     except ValidationError as exc:
