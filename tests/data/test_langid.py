@@ -1,0 +1,71 @@
+"""Script-based language id: Han vs Latin, robust to digits, acronyms and pinyin artifacts."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalmt.data.langid import LATIN, detect_script, is_chinese, script_counts
+
+ZH = "zh"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("5月14日,GDP增長(zhǎng)6%", ZH),  # digits, acronym and an artifact inside Chinese
+        ("據Reuters報道,WHO發布了新的指南。", ZH),
+        ("應(yīng)市委外辦邀請(qǐng)", ZH),  # many artifact letters, still Chinese
+        ("外交部", ZH),
+        ("On May 14, at the invitation of the Foreign Affairs Office.", LATIN),
+        ("Chongqing (重慶) hosted the lecture on 14 May 2021.", LATIN),
+        ("GDP grew 6% in 2021", LATIN),
+        ("*", None),
+        ("—", None),
+        ("2021-05-14 10:30", None),
+        ("   ", None),
+        ("A.", None),  # one letter: layout debris
+    ],
+)
+def test_detect_script_table(line, expected):
+    assert detect_script(line) == expected
+
+
+def test_artifact_letters_are_not_counted():
+    # 長(zhǎng)期: two Han characters; the five artifact letters are ignored (hand count).
+    assert (script_counts("長(zhǎng)期").han, script_counts("長(zhǎng)期").latin) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [("zh", True), ("zh-Hant", True), ("zh_CN", True), ("cmn", True), ("en", False),
+     ("de", False), ("eng", False)],
+)
+def test_is_chinese(code, expected):
+    assert is_chinese(code) is expected
+
+
+han_text = st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1,
+                   max_size=30)
+noise = st.text(st.sampled_from(list("0123456789,.;:%-()/ ")), max_size=30)
+english = st.lists(st.sampled_from(["the", "ministry", "of", "foreign", "affairs", "said"]),
+                   min_size=1, max_size=20).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(han_text, noise, st.sampled_from(["", "GDP", "WHO", "(yīng)", "(guó)"]))
+def test_chinese_with_noise_is_chinese(han, digits, extra):
+    # At least as many Han characters as acronym letters: always Chinese.
+    line = han[:1] + extra + digits + han
+    assert detect_script(line) == ZH
+
+
+@settings(max_examples=200, deadline=None)
+@given(english, noise)
+def test_english_with_noise_is_latin(words, digits):
+    assert detect_script(words + digits) == LATIN
+
+
+@settings(max_examples=200, deadline=None)
+@given(noise)
+def test_no_letters_is_neither(digits):
+    assert detect_script(digits) is None
