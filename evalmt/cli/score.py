@@ -1,0 +1,155 @@
+"""``evalmt score``: score hypothesis files produced elsewhere, like sacrebleu's CLI.
+
+Corpus scores with optional bootstrap CIs and paired tests for all pairs of
+systems; JSON on stdout by default, a table with ``--format``;
+``--output-dir`` also writes every table file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from evalmt.errors import ConfigError, DataError
+
+READER_BY_SUFFIX = {".txt": "bilingual-txt", ".jsonl": "jsonl", ".tsv": "tsv",
+                    ".xml": "wmt-xml", ".sgm": "wmt-xml"}
+
+
+def add_parser(subparsers: Any) -> None:
+    """Add the ``score`` sub-command."""
+    p = subparsers.add_parser(
+        "score", help="score hypothesis files against references (sacrebleu-exact)",
+        description="Score one or more hypothesis files against one or more reference files.")
+    p.add_argument("--hyp", action="append", required=True, type=Path, metavar="FILE",
+                   help="hypothesis file, one segment per line (repeat for more systems)")
+    p.add_argument("--ref", action="append", default=[], type=Path, metavar="FILE",
+                   help="reference file, one segment per line (repeat for more streams)")
+    ids = p.add_mutually_exclusive_group()
+    ids.add_argument("--doc-ids", type=Path, metavar="FILE",
+                     help="document id of each segment, one per line")
+    ids.add_argument("--docs", type=Path, metavar="PATH",
+                     help="a test set evalmt can read: gives doc ids (and refs without --ref)")
+    p.add_argument("--docs-reader", help="reader for --docs (default: from the file extension)")
+    p.add_argument("--metrics", "-m", nargs="+", default=["bleu", "chrf", "ter"],
+                   metavar="NAME", help="bleu, chrf, chrf++, ter (default: bleu chrf ter)")
+    p.add_argument("--language-pair", "-l", default="zh-en", metavar="SRC-TGT",
+                   help="language pair; the target picks the BLEU tokenizer (default: zh-en)")
+    p.add_argument("--tokenize", help="BLEU tokenizer override (e.g. 13a, zh, intl, char)")
+    p.add_argument("--format", "-f", choices=("json", "md", "csv", "tex"), default="json")
+    p.add_argument("--confidence", type=int, default=0, metavar="N",
+                   help="bootstrap samples for 95%% CIs (0: none; sacrebleu uses 1000)")
+    p.add_argument("--confidence-unit", choices=("segment", "document"), default="segment")
+    p.add_argument("--paired-bs", action="store_true", help="paired bootstrap test, all pairs")
+    p.add_argument("--paired-ar", action="store_true",
+                   help="paired approximate randomization test, all pairs")
+    p.add_argument("--samples", type=int, default=None,
+                   help="resamples / trials for paired tests (default 1000 / 10000)")
+    p.add_argument("--seed", type=int, default=12345, help="RNG seed (default: 12345)")
+    p.add_argument("--output-dir", type=Path, metavar="DIR",
+                   help="also write scores.*, documents.csv, segments.csv, significance.csv")
+    p.set_defaults(func=run_score)
+
+
+def read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 text file without their line endings."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read ({exc})") from exc
+    return text.splitlines()
+
+
+def system_names(paths: list[Path]) -> list[str]:
+    """System names from file stems, made unique with -2, -3, ... suffixes."""
+    names: list[str] = []
+    for path in paths:
+        name, k = path.stem or path.name, 2
+        while name in names:
+            name, k = f"{path.stem}-{k}", k + 1
+        names.append(name)
+    return names
+
+
+def _read_docs(args: argparse.Namespace, src: str, tgt: str) -> Any:
+    from pydantic import ValidationError
+
+    from evalmt.data.base import read_testset
+
+    reader = args.docs_reader or READER_BY_SUFFIX.get(args.docs.suffix.lower())
+    if reader is None:
+        raise ConfigError(f"--docs {args.docs}: cannot tell the reader from the extension; "
+                          "use --docs-reader")
+    try:
+        return read_testset({"reader": reader, "path": str(args.docs), "src_lang": src,
+                             "tgt_lang": tgt})
+    except ValidationError as exc:
+        raise ConfigError(f"--docs {args.docs}: {exc.errors()[0]['msg']}") from exc
+
+
+def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
+    hyps = {name: read_lines(path) for name, path in zip(system_names(args.hyp), args.hyp,
+                                                            strict=True)}
+    refs = [read_lines(path) for path in args.ref]
+    doc_ids: list[str] | None = None
+    seg_ids: list[str] | None = None
+    if args.docs:
+        testset = _read_docs(args, src, tgt)
+        doc_ids = testset.doc_ids()
+        seg_ids = [s.seg_id for s in testset.segments()]
+        if not refs:
+            refs = testset.reference_streams()
+    elif args.doc_ids:
+        doc_ids = [line.strip() for line in read_lines(args.doc_ids)]
+    if not refs:
+        raise ConfigError("score: give --ref FILE (or --docs with references)")
+    n = len(refs[0])
+    for path, lines in [*zip(args.ref, refs, strict=False), *zip(args.hyp, hyps.values(),
+                                                                  strict=True)]:
+        if len(lines) != n:
+            raise DataError(f"{path}: {len(lines)} lines, but the references have {n}")
+    if doc_ids is None:
+        doc_ids, seg_ids = ["-"] * n, [str(i + 1) for i in range(n)]
+    elif len(doc_ids) != n:
+        where = args.docs or args.doc_ids
+        raise DataError(f"{where}: {len(doc_ids)} doc ids, but the references have {n}")
+    if seg_ids is None:  # number segments within each document, from 1
+        counts: dict[str, int] = {}
+        seg_ids = []
+        for d in doc_ids:
+            counts[d] = counts.get(d, 0) + 1
+            seg_ids.append(str(counts[d]))
+    return hyps, refs, doc_ids, seg_ids
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Score the files and print the table; return 0."""
+    from evalmt.metrics import (
+        ConfidenceOptions,
+        SignificanceOptions,
+        build_metrics,
+        score_systems,
+    )
+    from evalmt.report.tables import RENDERERS, write_score_tables
+
+    src, _, tgt = args.language_pair.partition("-")
+    if not tgt:
+        raise ConfigError(f"--language-pair {args.language_pair!r}: expected SRC-TGT, e.g. zh-en")
+    options = {"bleu": {"tokenize": args.tokenize}} if args.tokenize and "bleu" in args.metrics \
+        else {}
+    metrics = build_metrics(args.metrics, tgt_lang=tgt, options=options)
+    hyps, refs, doc_ids, seg_ids = _inputs(args, src, tgt)
+    confidence = ConfidenceOptions(samples=args.confidence, seed=args.seed,
+                                   unit=args.confidence_unit) if args.confidence else None
+    method = {(True, False): "paired-bootstrap", (False, True): "approximate-randomization",
+              (True, True): "both"}.get((args.paired_bs, args.paired_ar))
+    significance = SignificanceOptions(method=method, samples=args.samples, seed=args.seed) \
+        if method else None
+    report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
+                           metrics=metrics, confidence=confidence, significance=significance)
+    if args.output_dir:
+        write_score_tables(report, args.output_dir)
+    sys.stdout.write(RENDERERS[args.format](report))
+    return 0

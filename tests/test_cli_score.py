@@ -1,0 +1,117 @@
+"""``evalmt score``: numbers equal sacrebleu's, formats, ids and clear errors."""
+
+import csv
+import io
+import json
+
+import pytest
+import sacrebleu
+
+from evalmt.cli import main
+from evalmt.cli.score import system_names
+
+REF = ["the cat sat on the mat", "a dog ran in the park", "hello world", "the red tree is old"]
+REF2 = ["a cat sat on the mat", "the dog ran in a park", "hello , world", "the old tree is red"]
+HYP1 = ["the cat sat on a mat", "the dog ran in the park", "hello world !", "a red tree is old"]
+HYP2 = ["cat on mat", "dog park", "world", "tree"]
+
+
+@pytest.fixture()
+def files(tmp_path):
+    paths = {}
+    for name, lines in {"ref": REF, "ref2": REF2, "sysA": HYP1, "sysB": HYP2,
+                        "ids": ["d1", "d1", "d2", "d2"]}.items():
+        paths[name] = tmp_path / f"{name}.txt"
+        paths[name].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "other").mkdir()
+    paths["dup"] = tmp_path / "other" / "sysA.txt"
+    paths["dup"].write_text("\n".join(HYP2) + "\n", encoding="utf-8")
+    return paths
+
+
+def _run(capsys, argv):
+    rc = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize("two_refs", [False, True])
+def test_json_scores_equal_sacrebleu(capsys, files, two_refs):
+    refs = ["--ref", files["ref"]] + (["--ref", files["ref2"]] if two_refs else [])
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--hyp", files["sysB"], *refs,
+                               "-m", "bleu", "chrf", "chrf++", "ter"])
+    assert rc == 0
+    doc = json.loads(out)
+    ref_streams = [REF, REF2] if two_refs else [REF]
+    want = {
+        "BLEU": sacrebleu.corpus_bleu, "chrF2": sacrebleu.corpus_chrf,
+        "chrF2++": lambda h, r: sacrebleu.corpus_chrf(h, r, word_order=2),
+        "TER": sacrebleu.corpus_ter,
+    }
+    for row in doc["scores"]:
+        hyp = HYP1 if row["system"] == "sysA" else HYP2
+        assert abs(row["score"] - want[row["metric"]](hyp, ref_streams).score) < 1e-9
+        assert row["signature"].startswith(f"nrefs:{len(ref_streams)}|")
+
+
+def test_markdown_with_significance_and_doc_ids(capsys, files, tmp_path):
+    out_dir = tmp_path / "out"
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--hyp", files["sysB"],
+                               "--ref", files["ref"], "--doc-ids", files["ids"], "-m", "chrf",
+                               "--paired-bs", "--paired-ar", "--samples", "50",
+                               "--confidence", "50", "-f", "md", "--output-dir", out_dir])
+    assert rc == 0
+    assert out.splitlines()[0] == "| system | chrF2 |"
+    docs = list(csv.DictReader((out_dir / "documents.csv").open(encoding="utf-8")))
+    assert sorted({r["doc_id"] for r in docs}) == ["d1", "d2"]
+    d1 = [r for r in docs if r["system"] == "sysA" and r["doc_id"] == "d1"][0]
+    assert float(d1["score"]) == pytest.approx(sacrebleu.corpus_chrf(HYP1[:2], [REF[:2]]).score,
+                                               abs=1e-9)
+    segs = list(csv.DictReader((out_dir / "segments.csv").open(encoding="utf-8")))
+    assert [(r["doc_id"], r["seg_id"]) for r in segs[:4]] == [("d1", "1"), ("d1", "2"),
+                                                              ("d2", "1"), ("d2", "2")]
+    sig = list(csv.DictReader((out_dir / "significance.csv").open(encoding="utf-8")))
+    assert {r["method"] for r in sig} == {"paired-bootstrap", "approximate-randomization"}
+
+
+def test_csv_format(capsys, files):
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--ref", files["ref"],
+                               "-m", "bleu", "-f", "csv", "-l", "en-de"])
+    assert rc == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1 and "tok:13a" in rows[0]["signature"]
+
+
+@pytest.mark.parametrize(("paths", "expected"), [
+    (["a/out.txt", "b/out.txt", "c/out.txt"], ["out", "out-2", "out-3"]),
+    (["x.txt", "y.hyp"], ["x", "y"]),
+])
+def test_system_names_are_unique(paths, expected):
+    from pathlib import Path
+    assert system_names([Path(p) for p in paths]) == expected
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--hyp", "short"], "1 lines, but the references have 4"),
+    (["--hyp", "missing"], "cannot read"),
+    (["-m", "bleuu"], "did you mean 'bleu'"),
+    (["-l", "english"], "expected SRC-TGT"),
+    (["--doc-ids", "short"], "1 doc ids"),
+])
+def test_errors_are_one_line_with_exit_code_2(capsys, files, tmp_path, extra, message):
+    short = tmp_path / "short.txt"
+    short.write_text("one line\n", encoding="utf-8")
+    extra = [str(short) if e == "short" else str(tmp_path / "nope.txt") if e == "missing"
+             else e for e in extra]
+    argv = ["score", "--ref", files["ref"]]
+    argv += extra if "--hyp" in extra else ["--hyp", files["sysA"], *extra]
+    rc, _, err = _run(capsys, argv)
+    assert rc == 2
+    assert err.startswith("evalmt: error:") and message in err and err.count("\n") == 1
+
+
+def test_duplicate_stems_score_separately(capsys, files):
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--hyp", files["dup"],
+                               "--ref", files["ref"], "-m", "bleu"])
+    assert rc == 0
+    assert json.loads(out)["systems"] == ["sysA", "sysA-2"]
