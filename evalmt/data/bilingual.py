@@ -93,7 +93,7 @@ def _layout(labels: Sequence[str]) -> str:
 def _run_together(paragraphs: Sequence[Paragraph]) -> list[str]:
     found = []
     for p in paragraphs:
-        hits = [m.group(0) for m in _RUN_TOGETHER.finditer(p.text)]
+        hits = [token for token in p.text.split() if _RUN_TOGETHER.search(token)]
         if hits:
             found.append(f"line {p.line}: English looks run together "
                          f"({', '.join(repr(h) for h in hits[:3])}); kept as written")
