@@ -1,0 +1,138 @@
+"""``evalmt data inspect``: text and JSON output on the sample, other readers, configs, errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evalmt.cli import main
+
+FIXTURES = Path(__file__).parent / "bilingual"
+ZH = [line for line in (FIXTURES / "library_zh.txt").read_text("utf-8").splitlines() if line]
+EN = [line for line in (FIXTURES / "library_en.txt").read_text("utf-8").splitlines() if line]
+
+DOC_KEYS = {"doc_id", "source_file", "layout", "paragraphs", "segments", "doc_level_only",
+            "alignment_cost", "alignment_ratio", "pairs", "alignment_decisions",
+            "unassigned_lines", "cleaning", "warnings"}
+SET_KEYS = {"name", "reader", "src_lang", "tgt_lang", "num_documents", "num_segments",
+            "warnings", "documents"}
+
+
+def run(capsys, *argv):
+    code = main(["data", "inspect", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys, *argv):
+    code, out, err = run(capsys, *argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_sample_text(capsys):
+    code, out, _ = run(capsys, "--sample")
+    assert code == 0
+    for expected in ("document 000_1fbc44d11a2c24ea", "layout: zh-first",
+                     "paragraphs: zh 3, en 3", "pairs: 3", "src lines 1 → ref lines 4",
+                     "alignment decisions (non 1-1): none", "unassigned lines: none",
+                     "cleaning: strip-pinyin 76, normalize-space 0", "warnings: none"):
+        assert expected in out
+
+
+def test_sample_json_has_stable_keys(capsys):
+    data = run_json(capsys, "--sample")
+    (testset,) = data["test_sets"]
+    assert set(testset) == SET_KEYS
+    (doc,) = testset["documents"]
+    assert set(doc) == DOC_KEYS
+    assert (doc["layout"], doc["paragraphs"], doc["segments"]) == ("zh-first",
+                                                                    {"zh": 3, "en": 3}, 3)
+    assert [(p["src_lines"], p["ref_lines"]) for p in doc["pairs"]] == [([1], [4]), ([2], [5]),
+                                                                       ([3], [6])]
+    assert doc["cleaning"]["strip-pinyin"] == 76
+
+
+def test_sample_options(capsys):
+    data = run_json(capsys, "--sample", "--clean", "t2s", "--src-lang", "en", "--tgt-lang", "zh")
+    (doc,) = data["test_sets"][0]["documents"]
+    assert doc["pairs"][0]["src"].startswith("On May 14")
+    assert doc["cleaning"] == {"t2s": 0}  # t2s touches only a Chinese source
+
+
+def test_page_with_decisions_and_unassigned_lines(tmp_path, capsys):
+    path = tmp_path / "page.txt"
+    lines = ["图书馆新馆下月开放", *ZH[:3], ZH[3] + ZH[4], *ZH[5:], "(Editor: Wang)", *EN]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    code, out, _ = run(capsys, str(path))
+    assert code == 0
+    assert "1-0   src lines 1, ref lines -: 图书馆新馆下月开放" in out
+    assert "1-2   src lines 5, ref lines 13,14:" in out
+    assert "line 9: (Editor: Wang)" in out
+    assert "paragraphs: zh 8, en 8" in out
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reader"),
+    [
+        ("set.jsonl", '{"src": "你好", "ref": "Hello"}\n{"src": "谢谢", "ref": "Thanks"}\n',
+         "jsonl"),
+        ("set.tsv", "src\tref\n你好\tHello\n谢谢\tThanks\n", "tsv"),
+    ],
+)
+def test_other_readers_by_extension(tmp_path, capsys, name, content, reader):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    data = run_json(capsys, str(path))
+    (testset,) = data["test_sets"]
+    assert testset["num_segments"] == 2
+    (doc,) = testset["documents"]
+    assert set(doc) == DOC_KEYS
+    assert [p["ref"] for p in doc["pairs"]] == ["Hello", "Thanks"]
+    code, out, _ = run(capsys, str(path), "--reader", reader)
+    assert code == 0 and "pairs: 2" in out
+
+
+def test_config_file(tmp_path, capsys):
+    (tmp_path / "pages").mkdir()
+    (tmp_path / "pages" / "p.txt").write_text("\n".join(EN + ZH), encoding="utf-8")
+    config = tmp_path / "run.yaml"
+    config.write_text("name: t\ndata:\n  - {name: pages, reader: bilingual-txt, path: pages}\n"
+                      "systems:\n  - {name: c, type: copy}\n", encoding="utf-8")
+    data = run_json(capsys, str(config))
+    (doc,) = data["test_sets"][0]["documents"]
+    assert (data["test_sets"][0]["name"], doc["layout"], doc["segments"]) == ("pages",
+                                                                              "en-first", 8)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "exactly one of PATH_OR_CONFIG or --sample"),
+        (["--sample", "x.txt"], "exactly one of PATH_OR_CONFIG or --sample"),
+        (["--sample", "--clean", "strip-pinyn"], "did you mean 'strip-pinyin'"),
+        (["notes.docx"], "cannot tell the reader"),
+        (["missing.txt"], "missing.txt: no such file"),
+        (["x.txt", "--reader", "text"], "needs several files"),
+    ],
+)
+def test_errors_are_one_line(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1
+
+
+def test_only_one_language_names_the_file(tmp_path, capsys):
+    path = tmp_path / "zh-only.txt"
+    path.write_text("\n".join(ZH), encoding="utf-8")
+    code, _, err = run(capsys, str(path))
+    assert code == 2 and "zh-only.txt: bilingual page has only Chinese" in err
+
+
+def test_console_entry_point():
+    result = subprocess.run([sys.executable, "-m", "evalmt", "data", "inspect", "--sample"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "layout: zh-first" in result.stdout
