@@ -13,12 +13,13 @@ rather than silently ignored.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from evalmt.data.base import Reader, ReaderConfig
+from evalmt.data.base import Reader, ReaderConfig, read_text_file
 from evalmt.data.linealigned import Row, assemble, id_field, reference_fields, text_field
 from evalmt.data.model import TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError
@@ -56,6 +57,38 @@ def _local_path(dataset: str, base_dir: Path) -> Path | None:
     return path if path.exists() else None
 
 
+def _check_text_file(path: Path) -> None:
+    """Check a local text data file before ``datasets`` sees it.
+
+    Strict UTF-8 and emptiness give the same file:line errors as the other
+    readers. JSON Lines whose lines are not objects (``null``) crash the
+    process inside pyarrow's JSON reader (segfault seen with datasets 5.2 /
+    pyarrow 26), so a JSON file must be one array/object or one object per line.
+    """
+    text = read_text_file(path)
+    if path.suffix not in (".json", ".jsonl"):
+        return
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        pass  # not a single JSON document: JSON Lines, checked line by line below
+    else:
+        if isinstance(value, (dict, list)):
+            return
+        raise DataError(f"{path}:1: top-level JSON {type(value).__name__}; expected one object "
+                        "per line or an array of objects")
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise DataError(f"{path}:{n}: bad JSON: {getattr(exc, 'msg', 'nesting too deep')}") \
+                from exc
+        if not isinstance(record, dict):
+            raise DataError(f"{path}:{n}: expected a JSON object, got {type(record).__name__}")
+
+
 def _load(config: HFDatasetsConfig, base_dir: Path) -> tuple[Any, dict[str, str]]:
     """Load the split; return the ``Dataset`` and the provenance of local files."""
     import datasets
@@ -75,12 +108,15 @@ def _load(config: HFDatasetsConfig, base_dir: Path) -> tuple[Any, dict[str, str]
         args = (builder,)
         kwargs.update(options, data_files={config.split: [str(local)]})
         provenance[str(local)] = file_sha256(local)
+        if local.suffix != ".parquet":
+            _check_text_file(local)
     elif local is not None:
         args = (str(local),)
-        provenance.update(
-            {str(p): file_sha256(p) for p in sorted(local.rglob("*"))
-             if p.is_file() and p.suffix in _BUILDERS}
-        )
+        for file in sorted(local.rglob("*")):
+            if file.is_file() and file.suffix in _BUILDERS:
+                provenance[str(file)] = file_sha256(file)
+                if file.suffix != ".parquet":
+                    _check_text_file(file)
     else:
         args = (config.dataset,)
         kwargs.update(name=config.config_name, revision=config.revision)

@@ -157,3 +157,23 @@ def test_config_errors(tmp_path):
         read(tmp_path, "d.jsonl", trust_remote_code=True)
     with pytest.raises(pydantic.ValidationError, match="source_field"):
         read(tmp_path, "d.jsonl", source_field="zh")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # Both inputs segfault pyarrow's JSON reader (datasets 5.2 / pyarrow 26) if passed on.
+        ("null", "d.jsonl:1: top-level JSON NoneType"),
+        ('{"src": "一", "ref": "one"}\nnull\n', "d.jsonl:2: expected a JSON object, got NoneType"),
+        ('{"src": "一", "ref": "one"}\n{"src": \n', "d.jsonl:2: bad JSON: Expecting value"),
+        (b'{"src": "\xff"}\n', "d.jsonl:1: invalid UTF-8"),
+        ("\n", "d.jsonl: file is empty"),
+    ],
+    ids=["top-level-null", "null-line", "bad-json", "invalid-utf8", "empty"],
+)
+def test_json_files_are_checked_before_datasets(tmp_path, content, message):
+    data = content if isinstance(content, bytes) else content.encode("utf-8")
+    (tmp_path / "d.jsonl").write_bytes(data)
+    with pytest.raises(DataError) as info:
+        read(tmp_path, "d.jsonl")
+    assert message in str(info.value)
