@@ -10,6 +10,8 @@ manifest and next to the scores.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -83,3 +85,31 @@ def check_outputs(*, system: str, hypotheses: Sequence[str],
         too_short=too_short,
         too_long=too_long,
     )
+
+
+COLUMNS = ("system", "segments", "empty", "untranslated", "length_ratio", "too_short", "too_long")
+
+
+def render_csv(rows: Sequence[Hygiene]) -> str:
+    """Render hygiene rows as CSV (``untranslated`` empty where it does not apply)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        values = row.as_dict()
+        writer.writerow(["" if values[c] is None else values[c] for c in COLUMNS])
+    return buf.getvalue()
+
+
+def render_markdown(rows: Sequence[Hygiene]) -> str:
+    """Render hygiene rows as a Markdown table with a one-line legend."""
+    lines = ["| system | segments | empty | still CJK | length ratio | <0.5× ref | >2× ref |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        cjk = "n/a" if r.untranslated is None else str(r.untranslated)
+        ratio = "n/a" if r.length_ratio is None else f"{r.length_ratio:.2f}"
+        name = r.system.replace("|", "\\|")
+        lines.append(f"| {name} | {r.segments} | {r.empty} | {cjk} | "
+                     f"{ratio} | {r.too_short} | {r.too_long} |")
+    lines += ["", "Length ratio: output / reference length in non-whitespace characters."]
+    return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalmt.config import RunConfig, safe_name
+from evalmt.config import RunConfig
 from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
 from evalmt.errors import DataError
@@ -139,7 +139,7 @@ def system_outputs(system: Translator, testset: TestSet, *, cache: Any,
         system, [s.src for s in segments], cache=cache,
         batch_tokens=getattr(system.config, "batch_tokens", None) or DEFAULT_BATCH_TOKENS,
         max_batch_size=getattr(system.config, "max_batch_size", None) or DEFAULT_MAX_BATCH_SIZE,
-        progress=progress, label=f"{system.name} · {testset.name}")
+        progress=progress, label=system.name)
     return outcome.hypotheses, {"precomputed": False, **outcome.as_dict()}
 
 
@@ -211,7 +211,7 @@ def _translate_all(config: RunConfig, testsets: list[TestSet], run_dir: RunDirec
                     outputs[testset.name].append(SystemOutputs(sys_cfg.name, hyps, hygiene,
                                                                timing))
                     target = run_dir.path_for(*_rel(folders[testset.name], run_dir),
-                                              "hypotheses", safe_name(sys_cfg.name) + ".jsonl")
+                                              "hypotheses", sys_cfg.name, suffix=".jsonl")
                     run_dir.write_jsonl(target, hypothesis_rows(testset, hyps))
                     manifest["results"].setdefault(testset.name, {})[sys_cfg.name] = {
                         "fingerprint": system.fingerprint(), "timing": timing,
@@ -250,8 +250,7 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
                                          alpha=sig.alpha) if sig else None)
     folder.mkdir(parents=True, exist_ok=True)
     write_score_tables(report, folder)
-    hygiene = {o.system: o.hygiene.as_dict() for o in outputs}
-    run_dir.write_json(run_dir.path_for(*_rel(folder, run_dir), "hygiene.json"), hygiene)
+    _add_hygiene_tables(folder, [o.hygiene for o in outputs], run_dir)
     entry = manifest["datasets"][testset.name]
     entry["metrics"] = metric_entries(report)
     entry["seeds"] = {"confidence": conf.seed if conf else None,
@@ -259,6 +258,24 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
     entry["notes"] = list(report.notes)
     write_manifest(run_dir, manifest)
     return DatasetResult(testset.name, folder, testset, tuple(outputs), report)
+
+
+def _add_hygiene_tables(folder: Path, rows: list[Hygiene], run_dir: RunDirectory) -> None:
+    """Write hygiene.csv and add the hygiene rows to scores.json and scores.md."""
+    import json
+
+    from evalmt.hygiene import render_csv, render_markdown
+
+    run_dir.write_text(folder / "hygiene.csv", render_csv(rows))  # folder is checked already
+    scores_json = folder / "scores.json"
+    if scores_json.is_file():
+        doc = json.loads(scores_json.read_text(encoding="utf-8"))
+        doc["hygiene"] = [r.as_dict() for r in rows]
+        run_dir.write_json(scores_json, doc)
+    scores_md = folder / "scores.md"
+    if scores_md.is_file():
+        text = scores_md.read_text(encoding="utf-8").rstrip("\n")
+        run_dir.write_text(scores_md, f"{text}\n\n### Output hygiene\n\n{render_markdown(rows)}")
 
 
 def _rel(folder: Path, run_dir: RunDirectory) -> tuple[str, ...]:

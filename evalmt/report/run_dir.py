@@ -37,10 +37,12 @@ class RunDirectory:
     root: Path
     path: Path
 
-    def path_for(self, *parts: str) -> Path:
-        """Return ``<run dir>/<parts...>`` with each part made safe; refuse paths that escape."""
-        target = self.path.joinpath(*(safe_name(p) if p not in (".",) else p for p in parts))
-        return _inside(self.root, target)
+    def path_for(self, *parts: str, suffix: str = "") -> Path:
+        """Return ``<run dir>/<parts...><suffix>``, each part made safe; refuse escaping paths."""
+        safe = [safe_name(p) for p in parts]
+        if safe and suffix:
+            safe[-1] += suffix
+        return _inside(self.root, self.path.joinpath(*safe))
 
     def dataset_dir(self, name: str, *, single: bool) -> Path:
         """Return a data set's results folder: the run folder itself for a single data set."""
