@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,8 +95,14 @@ def _suffix(target: str) -> str:
 
 
 def _preview(text: str) -> str:
+    """First ``PREVIEW_CHARS`` terminal columns of ``text`` (wide CJK characters count 2)."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW_CHARS else flat[: PREVIEW_CHARS - 1] + "…"
+    width = 0
+    for i, ch in enumerate(flat):
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if width > PREVIEW_CHARS - 1:
+            return flat[:i] + "…"
+    return flat
 
 
 def _plain(value: Any) -> Any:
