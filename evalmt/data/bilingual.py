@@ -39,6 +39,7 @@ _RUN_TOGETHER = re.compile(
     r"[a-z]{2,}[,;:][A-Za-z]{2,}|[a-z]{2,}\.[A-Z][a-z]{2,}"
     r"|\b[A-Z][a-z]*[a-np-z](?:of|the|and)\b"
 )
+_LINE_NO = re.compile(r"line (\d+):")
 
 
 class BilingualTxtConfig(ReaderConfig):
@@ -189,6 +190,8 @@ def read_document(
                  "ref_lines": tuple(decision["ref_lines"]),
                  "cleaning": _sum_counts(src + ref)},
             ))
+    # Line-numbered warnings in file order, then document-wide ones.
+    warnings.sort(key=lambda w: int(m.group(1)) if (m := _LINE_NO.match(w)) else 1 << 30)
     if not result.plausible:
         warnings.append(f"alignment implausible ({result.reason}); kept as one whole-document "
                         f"segment, usable for document-level scores only")
