@@ -274,6 +274,10 @@ class HFSeq2SeqSystem(Translator):
             "max_new_tokens": max_new_tokens,
             "length_penalty": cfg.length_penalty,
             "no_repeat_ngram_size": cfg.no_repeat_ngram_size,
+            # mBART/BART checkpoints force EOS as the last token at the length limit; that
+            # token would replace real text only when the limit is hit, and only for the
+            # longest segment of a batch, so outputs would depend on batch composition.
+            "forced_eos_token_id": None,
         }
         if setup.forced_bos_token_id is not None:
             kwargs["forced_bos_token_id"] = setup.forced_bos_token_id

@@ -234,7 +234,7 @@ def build_qwen2(out_dir: Path, *, chat_template: bool = True) -> Path:
     vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
     tokenizer = Qwen2Tokenizer(
         vocab=vocab, merges=[], unk_token=None, eos_token="<|im_end|>", pad_token=None,
-        model_max_length=256,
+        model_max_length=1024,
     )
     tokenizer.add_special_tokens(
         {"additional_special_tokens": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]}
@@ -249,11 +249,11 @@ def build_qwen2(out_dir: Path, *, chat_template: bool = True) -> Path:
         num_hidden_layers=1,
         num_attention_heads=2,
         num_key_value_heads=1,
-        max_position_embeddings=256,
+        max_position_embeddings=1024,
         eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
         bos_token_id=None,
         pad_token_id=None,
-        tie_word_embeddings=True,
+        tie_word_embeddings=False,
     )
     model = Qwen2ForCausalLM(config)
     return _save(model, tokenizer, out_dir)

@@ -1,0 +1,375 @@
+"""The ``hf-causal`` system: instruction-tuned decoder-only LLMs used as translators.
+
+Owns prompt construction and generation for one language direction:
+
+* the ``prompt`` template (``{src_lang}``, ``{tgt_lang}``, ``{source}``; names
+  such as "Chinese" and "English" come from the data set's language tags), an
+  optional ``system_prompt`` and optional few-shot ``{source, target}`` pairs;
+* the tokenizer's chat template when it has one (few-shot pairs become user
+  and assistant turns, ``add_generation_prompt=True``), else a plain prompt;
+* greedy decoding by default, left padding (pad = EOS when the tokenizer has
+  no pad token), and stopping at EOS and end-of-turn tokens such as
+  ``<|im_end|>`` or ``<|eot_id|>`` — never at a newline, so multi-line and
+  multi-sentence paragraphs survive;
+* output cleanup (:mod:`evalmt.systems.llm_cleanup`), counted per rule.
+
+The rendered prompt and the chat template are part of the fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import string
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+from evalmt.errors import TranslationError
+from evalmt.systems import hf_common
+from evalmt.systems.base import SystemConfig, Translator
+from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
+
+LOG = logging.getLogger("evalmt.systems.hf_causal")
+
+DEFAULT_PROMPT = (
+    "Translate the following {src_lang} text into {tgt_lang}. "
+    "Reply with the translation only.\n\n{source}"
+)
+PROMPT_FIELDS = frozenset({"src_lang", "tgt_lang", "source"})
+
+#: End-of-turn tokens of common chat templates (ChatML, Llama 3, Gemma, Phi-3).
+END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
+
+#: Default cap on one input, in source tokens; long segments are chunked by evalmt.translate.
+DEFAULT_INPUT_CAP = 1024
+
+
+class FewShotExample(BaseModel):
+    """One demonstration pair shown to the model before the real source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1)
+    target: str = Field(min_length=1)
+
+
+class HFCausalConfig(SystemConfig):
+    """Options of an ``hf-causal`` system."""
+
+    type: Literal["hf-causal"] = "hf-causal"
+    model: str = Field(min_length=1, description="hub id or local directory")
+    revision: str | None = None
+    prompt: str = DEFAULT_PROMPT
+    system_prompt: str | None = None
+    few_shot: tuple[FewShotExample, ...] = ()
+    chat_template: bool | None = Field(
+        default=None, description="use the tokenizer's chat template (default: when it has one)"
+    )
+    num_beams: PositiveInt = 1
+    max_new_tokens: PositiveInt = 512
+    max_length_ratio: float | None = Field(default=None, gt=0)
+    max_length_offset: int = Field(default=10, ge=0)
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    stop_strings: tuple[str, ...] = ()
+    cleanup: bool = True
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
+    batch_tokens: PositiveInt = 2048
+    max_input_tokens: PositiveInt | None = None
+    trust_remote_code: bool = False
+
+    @field_validator("prompt")
+    @classmethod
+    def _check_prompt(cls, value: str) -> str:
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"prompt is not a valid template: {exc}") from exc
+        unknown = fields - PROMPT_FIELDS
+        if unknown:
+            raise ValueError(
+                f"prompt uses unknown field(s) {sorted(unknown)}; allowed: {sorted(PROMPT_FIELDS)}"
+            )
+        if "source" not in fields:
+            raise ValueError("prompt must contain {source}")
+        return value
+
+    @field_validator("stop_strings")
+    @classmethod
+    def _check_stops(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not s.strip() for s in value):
+            raise ValueError("stop_strings must not be blank (a newline stop would cut paragraphs)")
+        return value
+
+
+class HFCausalSystem(Translator):
+    """Decoder-only LLM translator with chat template, few-shot prompt and output cleanup."""
+
+    config_model: ClassVar[type[SystemConfig]] = HFCausalConfig
+    config: HFCausalConfig
+
+    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+        self.warnings: list[str] = []
+        if self.config.trust_remote_code:
+            self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
+        self.src_name = hf_common.language_name(src_lang)
+        self.tgt_name = hf_common.language_name(tgt_lang)
+        self.cleanup_counts = CleanupCounter()
+        self._source: hf_common.ModelSource | None = None
+        self._tokenizer: Any = None
+        self._hf_config: Any = None
+        self._use_chat = False
+        self._stop_ids: tuple[int, ...] = ()
+        self._model: Any = None
+        self._device: str | None = None
+
+    # --- lazy loading ------------------------------------------------------------------------
+
+    @property
+    def source(self) -> hf_common.ModelSource:
+        """Identity of the checkpoint (resolved commit or local file hashes)."""
+        if self._source is None:
+            self._source = hf_common.resolve_source(
+                self.config.model, self.config.revision, key=f"system {self.name!r}: model"
+            )
+        return self._source
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer, set up for left-padded batched generation."""
+        if self._tokenizer is None:
+            trust = self.config.trust_remote_code
+            self._hf_config = hf_common.load_config(self.source, trust_remote_code=trust)
+            tokenizer = hf_common.load_tokenizer(self.source, trust_remote_code=trust)
+            tokenizer.padding_side = "left"
+            if tokenizer.pad_token is None:
+                if tokenizer.eos_token is None:
+                    raise TranslationError(
+                        f"system {self.name!r}: tokenizer of {self.config.model!r} has neither a "
+                        "pad nor an EOS token"
+                    )
+                tokenizer.pad_token = tokenizer.eos_token
+            has_template = bool(getattr(tokenizer, "chat_template", None))
+            if self.config.chat_template and not has_template:
+                raise TranslationError(
+                    f"system {self.name!r}: chat_template: true but {self.config.model!r} has none"
+                )
+            self._use_chat = has_template if self.config.chat_template is None else (
+                self.config.chat_template
+            )
+            self._stop_ids = self._end_of_turn_ids(tokenizer)
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    @property
+    def model(self) -> Any:
+        """The causal LM, loaded on first use."""
+        if self._model is None:
+            from transformers import AutoModelForCausalLM
+
+            self._device = hf_common.resolve_device(self.config.device)
+            self._model = hf_common.load_model(
+                AutoModelForCausalLM,
+                self.source,
+                dtype=self.dtype,
+                device=self._device,
+                trust_remote_code=self.config.trust_remote_code,
+                warnings=self.warnings,
+            )
+        return self._model
+
+    @property
+    def dtype(self) -> str:
+        """The resolved dtype name (``auto`` → per device)."""
+        device = self._device or hf_common.resolve_device(self.config.device)
+        return hf_common.resolve_dtype(self.config.dtype, device)
+
+    @property
+    def uses_chat_template(self) -> bool:
+        """Whether prompts go through the tokenizer's chat template."""
+        _ = self.tokenizer
+        return self._use_chat
+
+    @property
+    def stop_token_ids(self) -> tuple[int, ...]:
+        """Ids that end generation: EOS ids and the template's end-of-turn tokens."""
+        _ = self.tokenizer
+        return self._stop_ids
+
+    def _end_of_turn_ids(self, tokenizer: Any) -> tuple[int, ...]:
+        ids: set[int] = set()
+        if tokenizer.eos_token_id is not None:
+            ids.add(int(tokenizer.eos_token_id))
+        for value in (getattr(self._hf_config, "eos_token_id", None), self._generation_eos()):
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, int):
+                    ids.add(item)
+        vocab = tokenizer.get_vocab()
+        ids.update(vocab[token] for token in END_OF_TURN_TOKENS if token in vocab)
+        return tuple(sorted(ids))
+
+    def _generation_eos(self) -> Any:
+        """``eos_token_id`` of the checkpoint's generation_config.json (Llama 3 lists several)."""
+        from transformers import GenerationConfig
+
+        try:
+            return GenerationConfig.from_pretrained(
+                self.source.model, revision=self.source.load_revision
+            ).eos_token_id
+        except OSError:
+            return None  # no generation_config.json: the model config's EOS is used
+
+    # --- prompts -------------------------------------------------------------------------------
+
+    def _user_text(self, source: str) -> str:
+        return self.config.prompt.format(
+            src_lang=self.src_name, tgt_lang=self.tgt_name, source=source
+        )
+
+    def render_prompt(self, source: str) -> str:
+        """Return the full prompt text given to the tokenizer for ``source``."""
+        cfg = self.config
+        if self.uses_chat_template:
+            messages = []
+            if cfg.system_prompt:
+                messages.append({"role": "system", "content": cfg.system_prompt})
+            for example in cfg.few_shot:
+                messages.append({"role": "user", "content": self._user_text(example.source)})
+                messages.append({"role": "assistant", "content": example.target})
+            messages.append({"role": "user", "content": self._user_text(source)})
+            try:
+                return self.tokenizer.apply_chat_template(
+                    messages, tokenize=False, add_generation_prompt=True
+                )
+            except Exception as exc:  # noqa: BLE001  (jinja raises its own error types)
+                raise TranslationError(
+                    f"system {self.name!r}: chat template of {cfg.model!r} failed: {exc}"
+                ) from exc
+        parts = [cfg.system_prompt] if cfg.system_prompt else []
+        parts += [f"{self._user_text(ex.source)}\n{ex.target}" for ex in cfg.few_shot]
+        parts.append(self._user_text(source))
+        return "\n\n".join(parts) + "\n"
+
+    def _encode(self, prompts: list[str]) -> Any:
+        # A chat template already holds BOS and role markers; a plain prompt needs the specials.
+        return self.tokenizer(
+            prompts, return_tensors="pt", padding=True, add_special_tokens=not self._use_chat
+        )
+
+    # --- Translator protocol ---------------------------------------------------------------
+
+    def num_tokens(self, text: str) -> int:
+        """Tokens of the source text alone (the prompt around it is a fixed overhead)."""
+        return max(1, len(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+
+    @property
+    def max_input_tokens(self) -> int:  # type: ignore[override]
+        """Configured limit, else a third of the context left after the prompt (cap 1024)."""
+        if self.config.max_input_tokens is not None:
+            return self.config.max_input_tokens
+        context = hf_common.input_limit(self.tokenizer, self._hf_config, cap=1 << 20)
+        overhead = len(self._encode([self.render_prompt("")])["input_ids"][0])
+        # Room for the source and a translation up to twice as long.
+        return max(1, min(DEFAULT_INPUT_CAP, (context - overhead) // 3))
+
+    def fingerprint_extra(self) -> dict[str, Any]:
+        """Checkpoint identity, rendered prompt (template + few-shot), stop ids and dtype."""
+        template = getattr(self.tokenizer, "chat_template", None) or ""
+        return {
+            "source": self.source.identity(),
+            "rendered_prompt": self.render_prompt("{source}"),
+            "chat_template_sha256": hashlib.sha256(str(template).encode()).hexdigest()
+            if self.uses_chat_template else None,
+            "stop_token_ids": list(self.stop_token_ids),
+            "dtype": self.dtype,
+        }
+
+    def _limit(self, n_source: int) -> int:
+        cfg = self.config
+        if cfg.max_length_ratio is None:
+            return cfg.max_new_tokens
+        relative = math.ceil(cfg.max_length_ratio * n_source) + cfg.max_length_offset
+        return max(1, min(cfg.max_new_tokens, relative))
+
+    def generation_kwargs(self, max_new_tokens: int) -> dict[str, Any]:
+        """Keyword arguments passed to ``model.generate`` besides the inputs."""
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "do_sample": False,
+            "num_beams": cfg.num_beams,
+            "max_new_tokens": max_new_tokens,
+            "eos_token_id": list(self.stop_token_ids),
+            "pad_token_id": self.tokenizer.pad_token_id,
+        }
+        if cfg.repetition_penalty is not None:
+            kwargs["repetition_penalty"] = cfg.repetition_penalty
+        if cfg.stop_strings:
+            kwargs["stop_strings"] = list(cfg.stop_strings)
+            kwargs["tokenizer"] = self.tokenizer
+        return kwargs
+
+    def translate(self, batch: list[str]) -> list[str]:
+        """Translate ``batch``; blank inputs give blank outputs without running the model."""
+        outputs = [""] * len(batch)
+        todo = [i for i, text in enumerate(batch) if text.strip()]
+        if not todo:
+            return outputs
+        import torch
+
+        tokenizer, model = self.tokenizer, self.model
+        enc = self._encode([self.render_prompt(batch[i]) for i in todo]).to(self._device)
+        limits = [self._limit(self.num_tokens(batch[i])) for i in todo]
+        try:
+            with torch.inference_mode():
+                generated = model.generate(**enc, **self.generation_kwargs(max(limits)))
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise  # evalmt.translate backs off on OOM
+            raise TranslationError(f"system {self.name!r}: generate failed: {exc}") from exc
+        start = enc["input_ids"].shape[1]  # left padding: every prompt ends here
+        stops = set(self.stop_token_ids)
+        for row, i in enumerate(todo):
+            new = generated[row, start : start + limits[row]].tolist()
+            cut = next((k for k, t in enumerate(new) if t in stops), len(new))
+            text = tokenizer.decode(new[:cut], skip_special_tokens=True)
+            outputs[i] = self._finish(text, batch[i])
+        return outputs
+
+    def _finish(self, text: str, source: str) -> str:
+        for stop in self.config.stop_strings:
+            text = text.split(stop, 1)[0]
+        if not self.config.cleanup:
+            return text.strip()
+        cleaned = clean_output(text, source=source, tgt_name=self.tgt_name)
+        self.cleanup_counts.add(cleaned)
+        return cleaned.text
+
+    def describe(self) -> dict[str, Any]:
+        """Manifest entry: checkpoint identity, prompt, stop tokens, cleanup counts, warnings."""
+        info = super().describe()
+        info.update(
+            {
+                "model_source": self.source.identity() | {"revision": self.source.revision},
+                "chat_template": self.uses_chat_template,
+                "rendered_prompt": self.render_prompt("{source}"),
+                "stop_tokens": self.tokenizer.convert_ids_to_tokens(list(self.stop_token_ids)),
+                "device": self._device,
+                "dtype": self.dtype,
+                "max_input_tokens": self.max_input_tokens,
+                "cleanup": dict(self.cleanup_counts.as_dict()),
+                "warnings": list(self.warnings),
+            }
+        )
+        return info
+
+    def close(self) -> None:
+        """Drop the model and tokenizer (frees GPU memory when nothing else holds them)."""
+        self._model = None
+        self._tokenizer = None
+        if self._device and self._device.startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()
