@@ -115,3 +115,19 @@ def test_duplicate_stems_score_separately(capsys, files):
                                "--ref", files["ref"], "-m", "bleu"])
     assert rc == 0
     assert json.loads(out)["systems"] == ["sysA", "sysA-2"]
+
+
+def test_docs_testset_gives_doc_ids_and_references(capsys, tmp_path):
+    from evalmt.data import read_testset
+    from evalmt.resources import samples_dir
+
+    sample = sorted(samples_dir().glob("*.txt"))[0]
+    testset = read_testset({"reader": "bilingual-txt", "path": str(sample)})
+    refs = testset.reference_streams()
+    hyp = [" ".join(r.split()[::-1]) if i % 2 else r for i, r in enumerate(refs[0])]
+    hyp_path = tmp_path / "mt.txt"
+    hyp_path.write_text("\n".join(hyp) + "\n", encoding="utf-8")
+    rc, out, _ = _run(capsys, ["score", "--hyp", hyp_path, "--docs", sample, "-m", "bleu"])
+    assert rc == 0
+    row = json.loads(out)["scores"][0]
+    assert abs(row["score"] - sacrebleu.corpus_bleu(hyp, refs).score) < 1e-9
