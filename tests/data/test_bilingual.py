@@ -247,6 +247,13 @@ def test_bad_pages(tmp_path, content, message):
         read(path)
 
 
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "page.txt"
+    path.write_bytes(("\n".join(ZH + EN[:2])).encode("utf-8") + b"\nbad \xff byte\n")
+    with pytest.raises(DataError, match=r"page\.txt:11: invalid UTF-8"):
+        read(path)
+
+
 def test_duplicate_doc_ids(tmp_path):
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
