@@ -8,7 +8,8 @@ system's own ``num_tokens`` units), trying, in order:
    is a known abbreviation (``Mr.``, ``U.S.``, ``e.g.``) or the dot sits inside
    a number (``3.5``); closing quotes and brackets stay with their sentence;
 2. clause marks — ，、,：: (the mark stays with the left part);
-3. a hard cut by tokens (whole words for spaced text, characters otherwise).
+3. a hard cut by tokens (whole words for spaced text, characters otherwise, and
+   characters of a single word that is over the budget by itself).
 
 ``join_pieces`` puts the translated pieces back together: without a separator
 for Chinese, Japanese (and other unspaced) targets, with one space otherwise.
@@ -119,6 +120,11 @@ def _hard_split(text: str, max_tokens: int, num_tokens: Callable[[str], int]) ->
     units = _units(text)
     pieces: list[str] = []
     while units:
+        head = units[0].strip()
+        if len(head) > 1 and num_tokens(head) > max_tokens:
+            # One word is over the budget on its own: cut it into characters.
+            units[:1] = list(units[0])
+            continue
         # Largest prefix that fits, by binary search (num_tokens may be a tokenizer call).
         lo, hi = 1, len(units)
         while lo < hi:
@@ -138,8 +144,8 @@ def split_to_fit(text: str, *, max_tokens: int, num_tokens: Callable[[str], int]
     """Cut ``text`` into pieces of at most ``max_tokens`` (by ``num_tokens``), in order.
 
     Text that fits is returned as one piece. Sentences come first, then
-    clauses, then a hard cut; a single unit (one character or word) longer
-    than the budget is kept whole, since it cannot be cut further.
+    clauses, then a hard cut (words, or characters of a word that is too long
+    itself); a single character longer than the budget is kept whole.
     """
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, got {max_tokens}")

@@ -343,3 +343,42 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys):
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""
 
+
+
+# -- properties -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+TEXT = st.text(alphabet=st.sampled_from(list("甲乙丙丁。！？，、ab .,!?\"」3")), max_size=80)
+
+
+@settings(max_examples=150, derandomize=True, deadline=None)
+@given(text=TEXT, max_tokens=st.integers(min_value=1, max_value=12))
+def test_split_to_fit_property(text, max_tokens):
+    pieces = split_to_fit(text, max_tokens=max_tokens, num_tokens=len)
+    if len(text) <= max_tokens:
+        assert pieces == [text]
+        return
+    # Nothing lost but whitespace, nothing empty, nothing longer than the budget.
+    assert "".join(pieces).replace(" ", "") == text.replace(" ", "")
+    assert all(p and len(p) <= max_tokens for p in pieces)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(sources=st.lists(TEXT, max_size=20), max_input=st.one_of(st.none(), st.integers(3, 15)),
+       budget=st.integers(1, 60), size=st.integers(1, 8))
+def test_translate_matches_piecewise_reference(sources, max_input, budget, size):
+    system = recorder(max_input_tokens=max_input)
+    outcome = translate_segments(system, sources, cache=None, batch_tokens=budget,
+                                 max_batch_size=size, progress=False)
+    want = []
+    for s in sources:
+        if not s.strip():
+            want.append("")
+        elif max_input is None or len(s) <= max_input:
+            want.append(expected(s))
+        else:
+            pieces = split_to_fit(s, max_tokens=max_input, num_tokens=len)
+            want.append(" ".join(expected(p) for p in pieces))
+    assert outcome.hypotheses == tuple(want)
