@@ -8,6 +8,11 @@ Layout read::
         <ref lang=.. translator=A><p><seg id=..>...</seg></p></ref>   (zero or more)
         <hyp system=..>...</hyp>                                       (ignored)
 
+The older WMT SGML files (``<srcset>`` with ``<doc docid=..><seg id=..>``, one
+``<refset>`` file per reference, listed under ``references:``) are read line
+by line, as they are often not well-formed XML (bare ``&``); each ``<seg>``
+must sit on one line and references are matched by (docid, seg id).
+
 Reference streams are translators: stream i is the i-th name of
 ``translators`` (or, without that key, of the translators in order of first
 appearance in the file). Decisions, all errors naming file:line:
@@ -30,6 +35,7 @@ every expat version; ``pyexpat`` would not fetch external entities anyway
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -37,7 +43,7 @@ from typing import Literal
 from evalmt.data.base import Reader, ReaderConfig, read_text_file
 from evalmt.data.linealigned import Row, assemble, single_file
 from evalmt.data.model import TestSet, file_sha256
-from evalmt.errors import DataError, where
+from evalmt.errors import ConfigError, DataError, where
 
 
 @dataclass
@@ -124,11 +130,65 @@ def parse_xml(path: Path) -> _Node:
 
 
 class WmtXmlConfig(ReaderConfig):
-    """``wmt-xml``: one WMT21+ XML test-set file; references chosen by translator."""
+    """``wmt-xml``: a WMT21+ XML file (references by translator) or an SGML srcset + refsets."""
 
     reader: Literal["wmt-xml"]
     path: str
     translators: list[str] | None = None
+    references: list[str] = []  # refset files; only for the older SGML srcset format
+
+
+_SGML_DOC = re.compile(r"<doc\b[^>]*?\bdocid=\"?([^\"\s>]+)\"?[^>]*>", re.IGNORECASE)
+_SGML_SEG = re.compile(r"<seg\b[^>]*?\bid=\"?([^\"\s>]+)\"?[^>]*>(.*)</seg>", re.IGNORECASE)
+_SGML_SET = re.compile(r"<(srcset|refset|tstset)\b[^>]*>", re.IGNORECASE)
+_SGML_LANG = re.compile(r"\b(srclang|trglang)=\"?([^\"\s>]+)", re.IGNORECASE)
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
+def _unescape(text: str) -> str:
+    for entity, char in _ENTITIES:  # &amp; last, so "&amp;lt;" stays "&lt;"
+        text = text.replace(entity, char)
+    return text
+
+
+def read_sgml(path: Path, *, expected_set: str, lang: str, key: str) -> dict:
+    """Read an SGML srcset/refset into ``{docid: {seg id: (text, line)}}`` (in file order)."""
+    lines = read_text_file(path).split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    head = _SGML_SET.search(lines[first])
+    if head is None or head.group(1).lower() != expected_set:
+        raise DataError(f"{where(path, first + 1)}: expected a <{expected_set}> line")
+    attr = "srclang" if expected_set == "srcset" else "trglang"
+    for name, value in _SGML_LANG.findall(lines[first]):
+        if name.lower() == attr and value.lower() != "any" and _primary(value) != _primary(lang):
+            raise DataError(f"{where(path, first + 1)}: {attr}={value!r} but the config says "
+                            f"{key}: {lang!r}")
+    docs: dict[str, dict[str, tuple[str, int]]] = {}
+    current: dict[str, tuple[str, int]] | None = None
+    current_id = ""
+    for n, line in enumerate(lines[first + 1:], start=first + 2):
+        doc = _SGML_DOC.search(line)
+        if doc:
+            if current is not None:
+                raise DataError(f"{where(path, n)}: <doc> inside document {current_id!r}")
+            current_id = doc.group(1)
+            if current_id in docs:
+                raise DataError(f"{where(path, n)}: duplicate doc id {current_id!r}")
+            current = docs[current_id] = {}
+        elif "<seg" in line.lower():
+            seg = _SGML_SEG.search(line)
+            if seg is None or current is None:
+                raise DataError(f"{where(path, n)}: expected <seg id=..>text</seg> "
+                                "inside a <doc> on one line")
+            if seg.group(1) in current:
+                raise DataError(f"{where(path, n)}: duplicate segment id {seg.group(1)!r} "
+                                f"in document {current_id!r}")
+            current[seg.group(1)] = (_unescape(seg.group(2)), n)
+        elif "</doc>" in line.lower():
+            current = None
+    if not docs:
+        raise DataError(f"{path}: no <doc> lines")
+    return docs
 
 
 def _primary(lang: str) -> str:
@@ -169,6 +229,11 @@ class WmtXmlReader(Reader):
     def read(self, config: WmtXmlConfig, *, base_dir: Path) -> TestSet:
         """Read the XML file; see the module docstring for the error decisions."""
         path = single_file(config.path, base_dir=base_dir, key="path")
+        if read_text_file(path).lstrip()[:7].lower() == "<srcset":
+            return self._read_sgml(path, config, base_dir)
+        if config.references:
+            raise ConfigError("references: only for SGML <srcset> files; WMT21+ XML files hold "
+                              "their references (select them with `translators:`)")
         root = parse_xml(path)
         if root.tag != "dataset":
             raise DataError(
@@ -201,6 +266,39 @@ class WmtXmlReader(Reader):
             provenance={str(path): file_sha256(path)}, doc_meta=doc_meta,
             doc_defaults={"source_file": str(path)},
             meta={"dataset": root.attrs.get("id", ""), "translators": tuple(translators)},
+        )
+
+    @staticmethod
+    def _read_sgml(path: Path, config: WmtXmlConfig, base_dir: Path) -> TestSet:
+        if not config.references:
+            raise ConfigError(f"references: {path} is an SGML <srcset>; list its refset files")
+        src = read_sgml(path, expected_set="srcset", lang=config.src_lang, key="src_lang")
+        ref_paths = [single_file(r, base_dir=base_dir, key=f"references.{i}")
+                     for i, r in enumerate(config.references)]
+        refsets = [read_sgml(p, expected_set="refset", lang=config.tgt_lang, key="tgt_lang")
+                   for p in ref_paths]
+        for ref_path, refset in zip(ref_paths, refsets, strict=True):
+            for doc_id, segs in refset.items():
+                for seg_id, (_, line) in segs.items():
+                    if seg_id not in src.get(doc_id, {}):
+                        raise DataError(f"{where(ref_path, line)}: reference segment {seg_id!r} "
+                                        f"of document {doc_id!r} has no source")
+        rows = []
+        for doc_id, segs in src.items():
+            if not segs:
+                raise DataError(f"{path}: document {doc_id!r} has no <seg> lines")
+            for seg_id, (text, line) in segs.items():
+                refs = []
+                for ref_path, refset in zip(ref_paths, refsets, strict=True):
+                    if seg_id not in refset.get(doc_id, {}):
+                        raise DataError(f"{where(path, line)}: segment {seg_id!r} of document "
+                                        f"{doc_id!r} has no reference in {ref_path}")
+                    refs.append(refset[doc_id][seg_id][0])
+                rows.append(Row(where(path, line), text, tuple(refs), doc_id, seg_id))
+        return assemble(
+            rows, config=config, origin=str(path), default_doc_id=path.stem,
+            provenance={str(p): file_sha256(p) for p in [path, *ref_paths]},
+            doc_defaults={"source_file": str(path)}, meta={"format": "sgml"},
         )
 
     @staticmethod

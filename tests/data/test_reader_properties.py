@@ -82,10 +82,14 @@ VALID_XML = ('<dataset><doc id="d"><src lang="zh"><p><seg id="1">一</seg><seg i
              '<seg id="2">two</seg></p></ref></doc></dataset>')
 
 
+VALID_SRCSET = ('<srcset srclang="zh">\n<doc docid="d">\n<seg id="1">一</seg>\n'
+                '<seg id="2">二 &amp;</seg>\n</doc>\n</srcset>\n')
+VALID_REFSET = VALID_SRCSET.replace("srcset", "refset").replace("srclang", "trglang")
+
+
 @st.composite
-def mutated_xml(draw) -> str:
-    """The valid document with a few random cuts and insertions."""
-    text = VALID_XML
+def mutated_xml(draw, text: str = VALID_XML) -> str:
+    """A valid document with a few random cuts and insertions."""
     for _ in range(draw(st.integers(1, 3))):
         i = draw(st.integers(0, len(text)))
         j = draw(st.integers(i, min(len(text), i + 8)))
@@ -114,6 +118,14 @@ def test_hf_reader_never_crashes(data):
         read_or_error({"reader": "hf-datasets", "dataset": "d.jsonl", "cache_dir": cache,
                        "source_column": "t.zh", "reference_columns": ["ref"]},
                       {"d.jsonl": data})
+
+
+@SETTINGS
+@given(src=st.one_of(CONTENT, mutated_xml(VALID_SRCSET)),
+       ref=st.one_of(CONTENT, mutated_xml(VALID_REFSET)))
+def test_wmt_sgml_reader_never_crashes(src, ref):
+    read_or_error({"reader": "wmt-xml", "path": "s.sgm", "references": ["r.sgm"]},
+                  {"s.sgm": src, "r.sgm": ref})
 
 
 # -- round trips: well-formed input comes back exactly -------------------------------------

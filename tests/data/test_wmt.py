@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 from evalmt.data import read_testset
-from evalmt.errors import DataError
+from evalmt.errors import ConfigError, DataError
 
 HEAD = '<?xml version="1.0" encoding="UTF-8"?>\n<dataset id="wmt99">\n<collection id="general">\n'
 TAIL = "</collection>\n</dataset>\n"
@@ -109,8 +109,8 @@ BAD = [
     pytest.param(HEAD + doc("d", {"1": "a"}, {"A": {"1": "x"}}, src_lang="en", ref_lang="zh")
                  + TAIL, {}, "test.xml:5: <src lang='en'> but the config says src_lang: 'zh'",
                  id="wrong-direction"),
-    pytest.param('<srcset setid="x"><doc docid="d"><seg id="1">a</seg></doc></srcset>', {},
-                 "test.xml:1: root element is <srcset>, expected <dataset>", id="wrong-root"),
+    pytest.param('<tstset setid="x"><doc docid="d"><seg id="1">a</seg></doc></tstset>', {},
+                 "test.xml:1: root element is <tstset>, expected <dataset>", id="wrong-root"),
     pytest.param(HEAD + TAIL, {}, "test.xml: no <doc> elements", id="no-docs"),
     pytest.param(HEAD + '<doc><src lang="zh"><seg id="1">a</seg></src></doc>' + TAIL, {},
                  "test.xml:4: <doc> without an id", id="doc-without-id"),
@@ -145,3 +145,72 @@ def test_billion_laughs_is_refused_quickly(tmp_path):
 def test_unknown_config_key(tmp_path):
     with pytest.raises(pydantic.ValidationError, match="translator"):
         read(tmp_path, TWO_DOCS, translator=["A"])
+
+
+# -- the older SGML format: <srcset> file + one <refset> file per reference ----------------
+
+SRCSET = ('<srcset setid="newstest2019" srclang="any">\n'
+          '<doc sysid="ref" docid="a" genre="news" origlang="zh">\n<p>\n'
+          '<seg id="1">你好 & 再见</seg>\n<seg id=2>世界 &amp; 人</seg>\n</p>\n</doc>\n'
+          '<doc sysid="ref" docid="b" genre="news" origlang="zh">\n'
+          '<seg id="1">一</seg>\n</doc>\n</srcset>\n')
+
+
+def refset(segs: dict[tuple[str, str], str], lang: str = "en") -> str:
+    out = [f'<refset setid="newstest2019" srclang="any" trglang="{lang}">']
+    for doc_id in dict.fromkeys(d for d, _ in segs):
+        out.append(f'<doc sysid="ref" docid="{doc_id}">')
+        out += [f'<seg id="{s}">{t}</seg>' for (d, s), t in segs.items() if d == doc_id]
+        out.append("</doc>")
+    return "\n".join(out + ["</refset>"]) + "\n"
+
+
+REF_A = refset({("a", "2"): "world &amp; man", ("a", "1"): "hello &lt;b&gt;", ("b", "1"): "one"})
+REF_B = refset({("a", "1"): "hi", ("a", "2"): "earth", ("b", "1"): "1"})
+
+
+def read_sgml(tmp_path: Path, files: dict[str, str], references: list[str]):
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    return read_testset({"reader": "wmt-xml", "path": "src.sgm", "references": references},
+                        base_dir=tmp_path)
+
+
+def test_sgml_two_refsets(tmp_path):
+    ts = read_sgml(tmp_path, {"src.sgm": SRCSET, "a.sgm": REF_A, "b.sgm": REF_B},
+                   ["a.sgm", "b.sgm"])
+    assert [(s.doc_id, s.seg_id, s.src, s.refs) for s in ts.segments()] == [
+        ("a", "1", "你好 & 再见", ("hello <b>", "hi")),
+        ("a", "2", "世界 & 人", ("world & man", "earth")),
+        ("b", "1", "一", ("one", "1")),
+    ]
+    assert sorted(ts.provenance) == sorted(str(tmp_path / n) for n in ("src.sgm", "a.sgm",
+                                                                     "b.sgm"))
+
+
+@pytest.mark.parametrize(
+    ("files", "references", "error", "message"),
+    [
+        ({"src.sgm": SRCSET, "a.sgm": refset({("a", "1"): "x", ("a", "2"): "y"})}, ["a.sgm"],
+         DataError, "src.sgm:9: segment '1' of document 'b' has no reference in"),
+        ({"src.sgm": SRCSET, "a.sgm": REF_A.replace('docid="b">', 'docid="c">')}, ["a.sgm"],
+         DataError, "a.sgm:7: reference segment '1' of document 'c' has no source"),
+        ({"src.sgm": SRCSET.replace('docid="b"', 'docid="a"'), "a.sgm": REF_A}, ["a.sgm"],
+         DataError, "src.sgm:8: duplicate doc id 'a'"),
+        ({"src.sgm": SRCSET.replace("<seg id=2>", "<seg id=2 >\n"), "a.sgm": REF_A}, ["a.sgm"],
+         DataError, "src.sgm:5: expected <seg id=..>text</seg> inside a <doc> on one line"),
+        ({"src.sgm": SRCSET, "a.sgm": REF_A.replace('trglang="en"', 'trglang="de"')},
+         ["a.sgm"], DataError, "a.sgm:1: trglang='de' but the config says tgt_lang: 'en'"),
+        ({"src.sgm": SRCSET, "a.sgm": SRCSET}, ["a.sgm"], DataError,
+         "a.sgm:1: expected a <refset> line"),
+        ({"src.sgm": SRCSET}, [], ConfigError, "references: .*src.sgm is an SGML <srcset>"),
+        ({"src.sgm": TWO_DOCS, "a.sgm": REF_A}, ["a.sgm"], ConfigError,
+         "references: only for SGML <srcset> files"),
+    ],
+    ids=["missing-ref-seg", "ref-without-source", "duplicate-doc", "seg-split-over-lines",
+         "wrong-target-language", "refset-expected", "srcset-needs-references",
+         "xml-takes-no-references"],
+)
+def test_sgml_errors(tmp_path, files, references, error, message):
+    with pytest.raises(error, match=message):
+        read_sgml(tmp_path, files, references)
