@@ -33,6 +33,7 @@ class CountingConfig(SystemConfig):
     max_batch_size: int = 64
     fail_on: Optional[str] = None
     interrupt_on: Optional[str] = None
+    uppercase: bool = True
 
 
 class CountingSystem(Translator):
@@ -42,7 +43,7 @@ class CountingSystem(Translator):
 
     def fingerprint(self):
         # log, delay and failure switches do not change outputs
-        return "counting-upper-v1"
+        return f"counting-v1-uppercase={self.config.uppercase}"
 
     def translate(self, batch):
         time.sleep(self.config.delay)
@@ -56,7 +57,7 @@ class CountingSystem(Translator):
                 fh.write(json.dumps(src) + "\\n")
             fh.flush()
             os.fsync(fh.fileno())
-        return [s.upper() for s in batch]
+        return [s.upper() if self.config.uppercase else s for s in batch]
 
 
 if "counting" not in SYSTEMS:
@@ -91,7 +92,7 @@ def write_data(folder: Path, name: str = "data.jsonl", docs: dict = DOCS) -> Pat
 
 def write_config(folder: Path, doubles_dir: Path, *, name: str = "t", extra: str = "",
                  systems: str | None = None, datasets: str | None = None,
-                 output: str | None = None) -> Path:
+                 output: str | None = None, plugin: str | None = None) -> Path:
     write_data(folder)
     log = folder / "calls.log"
     systems = systems or f"""\
@@ -104,7 +105,7 @@ def write_config(folder: Path, doubles_dir: Path, *, name: str = "t", extra: str
 """
     text = f"""\
 name: '{name}'
-plugins: ['{doubles_dir / "evalmt_run_doubles.py"}']
+plugins: ['{plugin or doubles_dir / "evalmt_run_doubles.py"}']
 data:
 {datasets}systems:
 {systems}metrics: [bleu, chrf, ter]
@@ -161,7 +162,7 @@ def test_run_writes_results_equal_to_sacrebleu(tmp_path, doubles_dir):
         str(tmp_path / "data.jsonl"): __import__("hashlib").sha256(
             (tmp_path / "data.jsonl").read_bytes()).hexdigest()}
     assert manifest["systems"]["upper"]["directions"]["de-en"]["fingerprint"] == \
-        "counting-upper-v1"
+        "counting-v1-uppercase=True"
     assert manifest["results"]["set1"]["upper"]["timing"]["translated_pieces"] == 7
     assert manifest["environment"]["packages"]["sacrebleu"] == sacrebleu.__version__
     assert manifest["config"]["plugins"] == [str(doubles_dir / "evalmt_run_doubles.py")]
