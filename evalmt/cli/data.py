@@ -179,9 +179,10 @@ def format_report(report: Mapping[str, Any]) -> str:
             out.append("  DOCUMENT-LEVEL ONLY: kept as one whole-document segment")
         out.append("  pairs:")
         for p in doc["pairs"]:
+            where = (f"src lines {_lines(p['src_lines'])} → ref lines "
+                     f"{_lines(p['ref_lines'])}  " if p["src_lines"] or p["ref_lines"] else "")
             out.append(f"    {p['seg_id']:>3} {p['alignment'] or '':<5} "
-                       f"src lines {_lines(p['src_lines'])} → ref lines "
-                       f"{_lines(p['ref_lines'])}  {p['src']} | {p['ref']}")
+                       f"{where}{p['src']} | {p['ref']}")
         out.append("  alignment decisions (non 1-1): " + ("none" if not doc["alignment_decisions"]
                                                          else ""))
         for d in doc["alignment_decisions"]:
@@ -200,7 +201,7 @@ def run_inspect(args: argparse.Namespace) -> int:
     """Entry point of ``evalmt data inspect``."""
     reports = [testset_report(t) for t in load_testsets(args)]
     if args.json:
-        print(json.dumps({"test_sets": reports}, ensure_ascii=False, indent=2))
+        print(json.dumps({"test_sets": reports}, ensure_ascii=False, indent=2, default=str))
     else:
         print("\n\n".join(format_report(r) for r in reports))
     return 0

@@ -80,6 +80,10 @@ def test_page_with_decisions_and_unassigned_lines(tmp_path, capsys):
         ("set.jsonl", '{"src": "你好", "ref": "Hello"}\n{"src": "谢谢", "ref": "Thanks"}\n',
          "jsonl"),
         ("set.tsv", "src\tref\n你好\tHello\n谢谢\tThanks\n", "tsv"),
+        ("set.xml", '<dataset id="t"><collection id="c"><doc id="d1" origlang="zh">'
+         '<src lang="zh"><p><seg id="1">你好</seg><seg id="2">谢谢</seg></p></src>'
+         '<ref lang="en" translator="A"><p><seg id="1">Hello</seg><seg id="2">Thanks</seg>'
+         "</p></ref></doc></collection></dataset>\n", "wmt-xml"),
     ],
 )
 def test_other_readers_by_extension(tmp_path, capsys, name, content, reader):
