@@ -91,7 +91,7 @@ class TranslationOutcome:
 
 def is_out_of_memory(exc: BaseException) -> bool:
     """Tell whether ``exc`` is an accelerator out-of-memory error (torch is not imported)."""
-    if type(exc).__name__ == "OutOfMemoryError":
+    if any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):
         return True
     return "out of memory" in str(exc).lower()
 
@@ -165,6 +165,47 @@ def _describe_batch(system_name: str, texts: list[str], owners: list[list[int]])
             f"[{shown}] (first source: {preview!r})")
 
 
+def split_segments(system: Translator, sources: Sequence[str], *,
+                   label: str | None = None) -> tuple[list[list[str]], dict[int, int]]:
+    """Return the pieces each source is given to ``system`` as, and the split segments.
+
+    A source within ``system.max_input_tokens`` (or any source, when it is
+    ``None``) is one piece; an empty or whitespace-only source has none; a
+    longer one is cut by ``split_to_fit``. The second value maps the index of
+    every source cut into several pieces to their number.
+    """
+    name = label or getattr(system, "name", type(system).__name__)
+    max_tokens = system.max_input_tokens
+    segment_pieces: list[list[str]] = []
+    chunks: dict[int, int] = {}
+    for index, source in enumerate(sources):
+        if not isinstance(source, str):
+            raise TranslationError(f"system {name!r}: source {index} is "
+                                   f"{type(source).__name__}, expected str")
+        if not source.strip():
+            pieces: list[str] = []
+        elif max_tokens is not None and system.num_tokens(source) > max_tokens:
+            pieces = split_to_fit(source, max_tokens=max_tokens, num_tokens=system.num_tokens)
+            if len(pieces) > 1:
+                chunks[index] = len(pieces)
+        else:
+            pieces = [source]
+        segment_pieces.append(pieces)
+    return segment_pieces, chunks
+
+
+def count_cached(system: Translator, sources: Sequence[str], *,
+                 cache: TranslationCache | None) -> int:
+    """Count the sources whose every piece is cached already (for ``--dry-run``).
+
+    Empty sources count as cached: they never reach the model.
+    """
+    segment_pieces, _ = split_segments(system, sources)
+    hits = cache.get_many(system.fingerprint(), {p for ps in segment_pieces for p in ps}) \
+        if cache is not None else {}
+    return sum(1 for pieces in segment_pieces if all(p in hits for p in pieces))
+
+
 def translate_segments(
     system: Translator,
     sources: Sequence[str],
@@ -186,25 +227,11 @@ def translate_segments(
     started = time.perf_counter()
     name = label or getattr(system, "name", type(system).__name__)
     fingerprint = system.fingerprint()
-    max_tokens = system.max_input_tokens
 
     # 1. Chunk: the pieces of every segment, and which segments own each unique piece.
-    segment_pieces: list[list[str]] = []
-    chunks: dict[int, int] = {}
+    segment_pieces, chunks = split_segments(system, sources, label=name)
     owners: dict[str, list[int]] = {}
-    for index, source in enumerate(sources):
-        if not isinstance(source, str):
-            raise TranslationError(f"system {name!r}: source {index} is "
-                                   f"{type(source).__name__}, expected str")
-        if not source.strip():
-            pieces: list[str] = []
-        elif max_tokens is not None and system.num_tokens(source) > max_tokens:
-            pieces = split_to_fit(source, max_tokens=max_tokens, num_tokens=system.num_tokens)
-            if len(pieces) > 1:
-                chunks[index] = len(pieces)
-        else:
-            pieces = [source]
-        segment_pieces.append(pieces)
+    for index, pieces in enumerate(segment_pieces):
         for piece in pieces:
             owners.setdefault(piece, []).append(index)
 

@@ -15,7 +15,13 @@ from evalmt.cache import TranslationCache
 from evalmt.errors import TranslationError
 from evalmt.segmentation import join_pieces, split_sentences, split_to_fit
 from evalmt.systems.base import SYSTEMS, SystemConfig, Translator
-from evalmt.translate import is_out_of_memory, pack_batches, translate_segments
+from evalmt.translate import (
+    count_cached,
+    is_out_of_memory,
+    pack_batches,
+    split_segments,
+    translate_segments,
+)
 
 # -- test doubles, registered like real systems ---------------------------------------------
 
@@ -148,6 +154,7 @@ def test_out_of_memory_on_a_single_piece_is_an_error():
 
 @pytest.mark.parametrize(("exc", "is_oom"), [
     (OutOfMemoryError("x"), True),
+    (type("CudaOOM", (OutOfMemoryError,), {})("x"), True),  # subclass of an OOM class
     (RuntimeError("CUDA out of memory. Tried to allocate"), True),
     (RuntimeError("shape mismatch"), False),
     (ValueError("bad"), False),
@@ -187,6 +194,19 @@ def test_second_run_translates_nothing(tmp_path):
     assert again.calls == 0 and second.calls == 0
     assert second.cached_pieces == len(set(WORDS)) and second.translated_pieces == 0
     assert second.hypotheses == first.hypotheses
+
+
+def test_count_cached_counts_segments_whose_pieces_are_all_cached(tmp_path):
+    sources = ["短句。", ZH, "", "other"]
+    system = recorder(max_input_tokens=9)
+    pieces, chunks = split_segments(system, sources)
+    assert chunks == {1: 6} and pieces[2] == [] and pieces[3] == ["other"]
+    with TranslationCache(tmp_path / "c.sqlite") as cache:
+        assert count_cached(system, sources, cache=None) == 1  # only the empty source
+        translate_segments(system, sources[:2], cache=cache, progress=False)
+        assert count_cached(system, sources, cache=cache) == 3
+        cache.put_many(system.fingerprint(), [("other", "x")])
+        assert count_cached(system, sources, cache=cache) == 4
 
 
 def test_resume_after_failure_translates_only_the_rest(tmp_path):
