@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from evalmt.data import align as aligner
 from evalmt.data.base import Reader, ReaderConfig, read_text_file, resolve_paths
@@ -49,8 +49,8 @@ class BilingualTxtConfig(ReaderConfig):
     path: str
     clean: tuple[str, ...] = ("strip-pinyin", "normalize-space")
     # Implausibility limits of the aligner (see evalmt/data/align.py).
-    max_delta: float = aligner.MAX_DELTA
-    max_unpaired_share: float = aligner.MAX_UNPAIRED_SHARE
+    max_delta: float = Field(aligner.MAX_DELTA, gt=0)
+    max_unpaired_share: float = Field(aligner.MAX_UNPAIRED_SHARE, ge=0, le=1)
 
     @field_validator("clean")
     @classmethod

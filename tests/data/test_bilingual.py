@@ -265,7 +265,9 @@ def test_duplicate_doc_ids(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [({"clean": ["strip-pinyn"]}, "did you mean 'strip-pinyin'"),
-     ({"colour": "red"}, "colour")],
+     ({"colour": "red"}, "colour"),
+     ({"max_delta": 0}, "max_delta"),
+     ({"max_unpaired_share": 1.5}, "max_unpaired_share")],
 )
 def test_bad_config(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
