@@ -16,6 +16,7 @@ import numpy as np
 
 from evalmt.errors import MetricError
 from evalmt.metrics.base import MetricSpec
+from evalmt.metrics.fast_chrf import FastChrfStatistics
 from evalmt.metrics.records import (
     APPROXIMATE_RANDOMIZATION,
     PAIRED_BOOTSTRAP,
@@ -116,6 +117,7 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
     for spec in metrics:
         notes.extend(f"{spec.key}: {note}" for note in spec.notes)
         obj = spec.instantiate(references=references)
+        fast = FastChrfStatistics.build(obj, references) if spec.cls_path == "CHRF" else None
         sent_obj = spec.instantiate(references=None, sentence=True)
         sent_obj.num_refs = obj.num_refs
         sig_extra: dict[str, Any] = {}
@@ -130,7 +132,8 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
         ci: dict[str, tuple[float, float, float, float]] = {}
         boot: dict[str, np.ndarray] = {}
         for system in systems:
-            rows = obj._extract_corpus_statistics(hypotheses[system], None)
+            rows = fast.statistics(hypotheses[system]) if fast is not None \
+                else obj._extract_corpus_statistics(hypotheses[system], None)
             raw[system] = rows
             arrays[system] = np.array(rows)
             result = obj._aggregate_and_compute([list(r) for r in rows])
