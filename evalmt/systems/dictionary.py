@@ -4,7 +4,9 @@ How a segment is glossed:
 
 1. The text is cut into runs: Han characters, Latin letters/digits, punctuation
    and space, after NFKC normalisation (full-width letters, digits and
-   punctuation become ASCII). Latin words and numbers are kept as they are.
+   punctuation become ASCII). Latin words and numbers are kept as they are;
+   dates written with digits become English dates (``2019年5月14日`` →
+   ``May 14, 2019``, ``5月`` → ``May``, ``2019年`` → ``2019``).
 2. Han runs are segmented greedily by longest match against every Traditional
    *and* Simplified headword of the dictionary.
 3. Each word becomes one English gloss (``gloss_for``), chosen by these rules:
@@ -56,7 +58,11 @@ CEDICT_LICENCE = ("CC-CEDICT (MDBG), Creative Commons Attribution-ShareAlike 4.0
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇"
 _HAN_CHAR = re.compile(f"[{_HAN}]")
-_RUN = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>[A-Za-z0-9]+(?:[.,'’\-][A-Za-z0-9]+)*%?)"
+# Dates written with digits: 2019年5月14日, 5月14日, 2019年5月, 5月, 2019年.
+_DATE = (r"(?<!\d)(?:(?P<y>\d{4})年)?(?P<m>1[0-2]|0?[1-9])月"
+         r"(?:(?P<d>3[01]|[12]\d|0?[1-9])[日號号])?|(?<!\d)(?P<year>\d{4})年")
+_RUN = re.compile(rf"(?P<date>{_DATE})"
+                  rf"|(?P<han>[{_HAN}]+)|(?P<word>[A-Za-z0-9]+(?:[.,'’\-][A-Za-z0-9]+)*%?)"
                   r"|(?P<space>\s+)|(?P<other>.)")
 _REFERENCE_SENSE = re.compile(
     r"^(?:(?:old |archaic |japanese |erhua |ancient )?variant of|surname\b|used in\b|abbr\. "
@@ -77,6 +83,10 @@ PUNCTUATION = {
     "!": ("!", "left"), "?": ("?", "left"), ")": (")", "left"), "(": ("(", "right"),
     "%": ("%", "left"),
 }
+
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
 
 
 def default_dictionary_path() -> Path:
@@ -234,7 +244,9 @@ class DictionarySystem(Translator):
         tokens: list[tuple[str, str]] = []  # (text, attach) with attach in none/left/right/both
         # NFKC first: full-width Latin, digits and punctuation become ASCII.
         for m in _RUN.finditer(unicodedata.normalize("NFKC", text)):
-            if m.group("han"):
+            if m.group("date"):
+                tokens.append((_english_date(m), "none"))
+            elif m.group("han"):
                 for word in self.segment(m.group("han")):
                     english = self.index.glosses.get(word)
                     if english is None:
@@ -249,6 +261,18 @@ class DictionarySystem(Translator):
                 if english:
                     tokens.append((english, attach))
         return _detokenize(tokens)
+
+
+def _english_date(m: re.Match[str]) -> str:
+    """Write a matched Chinese date (``2019年5月14日``, ``5月``, ``2019年``) the English way."""
+    if m.group("year"):
+        return m.group("year")
+    text = MONTHS[int(m.group("m")) - 1]
+    if m.group("d"):
+        text += f" {int(m.group('d'))}"
+    if m.group("y"):
+        text += f", {m.group('y')}" if m.group("d") else f" {m.group('y')}"
+    return text
 
 
 def _detokenize(tokens: list[tuple[str, str]]) -> str:

@@ -56,7 +56,12 @@ def test_first_sense_of_known_words(system, cedict_lines, word, first, gloss):
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("ABC公司", "ABC company"),
-    ("2019年", "2019 year"),
+    ("2019年", "2019"),
+    ("5月14日,會議", "May 14, meeting"),
+    ("2019年5月14日", "May 14, 2019"),
+    ("2019年12月", "December 2019"),
+    ("１２月３１日", "December 31"),
+    ("13月", "13 moon"),  # not a month: number kept, 月 glossed on its own
     ("３.５%", "3.5%"),  # full-width digits normalised, number kept whole
     ("COVID-19", "COVID-19"),
     ("你好！", "hello!"),
