@@ -93,7 +93,7 @@ def _strip_quotes(text: str, source: str | None) -> str:
     body = text.strip()
     if len(body) < 2 or body[0] not in _QUOTES or body[-1] != _QUOTES[body[0]]:
         return text
-    if source is not None and source.strip()[:1] == body[0]:
+    if source is not None and source.strip()[:1] in _QUOTES:
         return text  # the source is quoted too: the quotes are part of the translation
     inner = body[1:-1]
     if body[0] in inner or _QUOTES[body[0]] in inner:
