@@ -160,10 +160,6 @@ def text_lines(path: Path) -> list[str]:
     return lines
 
 
-def _missing(path: str) -> str:
-    return f"missing field {path!r}"
-
-
 def lookup_field(record: Mapping[str, Any], path: str, location: str) -> Any:
     """Return ``record[path]``; a dotted ``a.b`` also looks inside nested mappings.
 
@@ -174,7 +170,7 @@ def lookup_field(record: Mapping[str, Any], path: str, location: str) -> Any:
     value: Any = record
     for part in path.split("."):
         if not isinstance(value, Mapping) or part not in value:
-            raise DataError(f"{location}: {_missing(path)}")
+            raise DataError(f"{location}: missing field {path!r}")
         value = value[part]
     return value
 
@@ -252,10 +248,8 @@ class LineAlignedReader(Reader):
             single_file(r, base_dir=base_dir, key=f"references.{i}")
             for i, r in enumerate(config.references)
         ]
-        id_path = (
-            single_file(config.doc_ids, base_dir=base_dir, key="doc_ids")
-            if config.doc_ids is not None else None
-        )
+        id_path = (None if config.doc_ids is None
+                   else single_file(config.doc_ids, base_dir=base_dir, key="doc_ids"))
         src = text_lines(src_path)
         others = [(p, text_lines(p)) for p in ref_paths]
         if id_path is not None:
@@ -335,10 +329,9 @@ class TsvReader(Reader):
             _column_index(c, header, f"reference_columns.{i}", path)
             for i, c in enumerate(config.reference_columns)
         ]
-        doc_i = (None if config.doc_id_column is None
-                 else _column_index(config.doc_id_column, header, "doc_id_column", path))
-        seg_i = (None if config.seg_id_column is None
-                 else _column_index(config.seg_id_column, header, "seg_id_column", path))
+        doc_i, seg_i = (None if c is None else _column_index(c, header, key, path) for c, key in
+                        ((config.doc_id_column, "doc_id_column"),
+                         (config.seg_id_column, "seg_id_column")))
         width = len(header) if header is not None else (len(body[0][1]) if body else 0)
         needed = max([src_i, *ref_is] + [i for i in (doc_i, seg_i) if i is not None]) + 1
         if header is None and width < needed:
