@@ -17,6 +17,7 @@ Reference streams are translators: stream i is the i-th name of
 ``translators`` (or, without that key, of the translators in order of first
 appearance in the file). Decisions, all errors naming file:line:
 
+- ``<doc testsuite=..>`` documents are skipped (as sacrebleu does) with a warning;
 - a document without a reference by a selected translator is an error (the
   refs tuple is positional, so a gap would shift streams) — select the
   translators every document has with ``translators:``;
@@ -241,8 +242,14 @@ class WmtXmlReader(Reader):
                 "(WMT21+ test-set XML)"
             )
         docs = root.find_all("doc")
+        # Test-suite documents (WMT22+) have no references; skip them as sacrebleu does,
+        # but say so in the test set's warnings.
+        suites = [d for d in docs if "testsuite" in d.attrs]
+        docs = [d for d in docs if "testsuite" not in d.attrs]
+        warnings = (f"skipped {len(suites)} test-suite document(s)",) if suites else ()
         if not docs:
-            raise DataError(f"{path}: no <doc> elements")
+            raise DataError(f"{path}: no <doc> elements" + (" besides test suites" if suites
+                                                            else ""))
         translators = config.translators
         if translators is None:
             translators = []
@@ -265,7 +272,8 @@ class WmtXmlReader(Reader):
             rows, config=config, origin=str(path), default_doc_id=path.stem,
             provenance={str(path): file_sha256(path)}, doc_meta=doc_meta,
             doc_defaults={"source_file": str(path)},
-            meta={"dataset": root.attrs.get("id", ""), "translators": tuple(translators)},
+            meta={"dataset": root.attrs.get("id", ""), "translators": tuple(translators),
+                  "warnings": warnings},
         )
 
     @staticmethod

@@ -68,6 +68,23 @@ def test_good_xml(tmp_path, xml, options, expected):
     assert [(s.doc_id, s.seg_id, s.src, s.refs) for s in ts.segments()] == expected
 
 
+def test_agrees_with_sacrebleu_wmt_xml_unwrapping(tmp_path):
+    # sacrebleu's own WMT21+ reader (lxml based) is the independent source of truth.
+    from sacrebleu.dataset.wmt_xml import WMTXMLDataset
+
+    suite = ('<doc id="ts1" origlang="zh" testsuite="x"><src lang="zh"><p><seg id="1">测</seg>'
+             "</p></src></doc>\n")
+    hyp = '<hyp system="sys1" lang="en"><p><seg id="1">ignored</seg></p></hyp>\n'
+    # (sacrebleu needs every segment in a <hyp>, so the partial one is left out here)
+    xml = TWO_DOCS.replace(hyp, "").replace("</collection>", suite + "</collection>")
+    ts = read(tmp_path, xml)
+    fields = WMTXMLDataset._unwrap_wmt21_or_later(str(tmp_path / "test.xml"))
+    assert ts.sources() == fields["src"]
+    assert ts.doc_ids() == fields["docid"]
+    assert ts.reference_streams() == [fields["ref:A"], fields["ref:B"]]
+    assert ts.meta["warnings"] == ("skipped 1 test-suite document(s)",)
+
+
 def test_document_meta_and_provenance(tmp_path):
     ts = read(tmp_path, TWO_DOCS)
     assert ts.documents[0].meta["origlang"] == "zh"
