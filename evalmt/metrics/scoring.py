@@ -94,6 +94,20 @@ def _signature(obj: Any, **extra: Any) -> str:
     return sig.format()
 
 
+def _metric_object(spec: MetricSpec, references: Sequence[Sequence[str | None]]
+                   ) -> tuple[Any, FastChrfStatistics | None]:
+    """Build the sacrebleu object (references cached) or pair it with the fast chrF extractor."""
+    if spec.cls_path == "CHRF":
+        obj = spec.instantiate()
+        fast = FastChrfStatistics.build(obj, references)
+        if fast is not None:
+            # what sacrebleu's _cache_references records for the signature
+            counts = {sum(r is not None for r in refs) for refs in zip(*references, strict=True)}
+            obj.num_refs = counts.pop() if len(counts) == 1 else -1
+            return obj, fast
+    return spec.instantiate(references=references), None
+
+
 def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                   references: Sequence[Sequence[str | None]],
                   doc_ids: Sequence[str], seg_ids: Sequence[str],
@@ -116,8 +130,7 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
         if confidence and confidence.unit == "document" else None
     for spec in metrics:
         notes.extend(f"{spec.key}: {note}" for note in spec.notes)
-        obj = spec.instantiate(references=references)
-        fast = FastChrfStatistics.build(obj, references) if spec.cls_path == "CHRF" else None
+        obj, fast = _metric_object(spec, references)
         sent_obj = spec.instantiate(references=None, sentence=True)
         sent_obj.num_refs = obj.num_refs
         sig_extra: dict[str, Any] = {}
