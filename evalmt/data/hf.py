@@ -98,6 +98,9 @@ def _load(config: HFDatasetsConfig, base_dir: Path) -> tuple[Any, dict[str, str]
     if config.cache_dir is not None:
         kwargs["cache_dir"] = str(base_dir / Path(config.cache_dir).expanduser())
     provenance: dict[str, str] = {}
+    if local is not None and (config.config_name or config.revision):
+        raise ConfigError(f"config_name/revision: only for hub datasets, and {config.dataset!r} "
+                          "is a local path")
     if local is not None and local.is_file():
         if local.suffix not in _BUILDERS:
             raise DataError(

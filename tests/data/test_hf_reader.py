@@ -155,6 +155,8 @@ def test_config_errors(tmp_path):
     write_jsonl(tmp_path / "d.jsonl", RECORDS)
     with pytest.raises(ConfigError, match="trust_remote_code"):
         read(tmp_path, "d.jsonl", trust_remote_code=True)
+    with pytest.raises(ConfigError, match="config_name/revision: only for hub datasets"):
+        read(tmp_path, "d.jsonl", config_name="zh-en")
     with pytest.raises(pydantic.ValidationError, match="source_field"):
         read(tmp_path, "d.jsonl", source_field="zh")
 
