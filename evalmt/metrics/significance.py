@@ -15,6 +15,8 @@ import numpy as np
 
 from evalmt.metrics.resample import scores_from_sums
 
+_BLOCK = 1000
+
 
 def p_value(sample_stats: np.ndarray, real_difference: float) -> float:
     """``(#{stat > real_difference} + 1) / (n + 1)``, as sacrebleu's ``_compute_p_value``.
@@ -51,7 +53,10 @@ def _shuffled_sums(pos_sel: np.ndarray, stats_a: np.ndarray,
     if integral and max(abs(int(stats_a.sum())), abs(int(stats_b.sum()))) < 2**52:
         # Exact in float64: shuf_a = pos @ a + ~pos @ b = pos @ (a - b) + sum(b).
         diff = (stats_a - stats_b).astype(np.float64)
-        shuf_a = (pos_sel.astype(np.float64) @ diff).astype(np.int64) + stats_b.sum(0)
+        # in blocks of trials, so a float copy of the mask never holds more than 1000 rows
+        shuf_a = np.concatenate([
+            (pos_sel[i:i + _BLOCK].astype(np.float64) @ diff).astype(np.int64)
+            for i in range(0, len(pos_sel), _BLOCK)]) + stats_b.sum(0)
         shuf_b = stats_a.sum(0) + stats_b.sum(0) - shuf_a
         return shuf_a, shuf_b
     neg_sel = ~pos_sel

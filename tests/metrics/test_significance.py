@@ -27,6 +27,7 @@ SACREBLEU = {"bleu": (BLEU, {}, "BLEU"), "chrf": (CHRF, {}, "chrF2"), "ter": (TE
     (PAIRED_BOOTSTRAP, "bs", 150, 7),
     (APPROXIMATE_RANDOMIZATION, "ar", 300, 12345),
     (APPROXIMATE_RANDOMIZATION, "ar", 250, 99),
+    (APPROXIMATE_RANDOMIZATION, "ar", 1500, 5),  # more trials than one block
 ])
 def test_p_values_equal_sacrebleu_paired_test(request, monkeypatch, corpus_name, method,
                                               test_type, samples, seed):
