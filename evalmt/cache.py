@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -115,10 +115,10 @@ class TranslationCache:
         """
         now = time.time()
         rows = [(fingerprint, source_key(src), src, hyp, now) for src, hyp in items]
-        for src_row in rows:
-            if not isinstance(src_row[3], str):
+        for _, _, src, hyp, _ in rows:
+            if not isinstance(hyp, str):
                 raise DataError(f"{self.path}: cache values must be strings, got "
-                                f"{type(src_row[3]).__name__} for {src_row[2][:40]!r}")
+                                f"{type(hyp).__name__} for {src[:40]!r}")
         if rows:
             self._write(lambda c: c.executemany(
                 "INSERT OR REPLACE INTO translations "
@@ -176,7 +176,7 @@ class TranslationCache:
         except sqlite3.DatabaseError as exc:
             raise DataError(f"{self.path}: cannot read translation cache: {exc}") from exc
 
-    def _write(self, action) -> None:  # noqa: ANN001 (a callable taking the connection)
+    def _write(self, action: Callable[[sqlite3.Connection], object]) -> None:
         conn = self._connection()
         try:
             # IMMEDIATE takes the write lock up front, so two writers queue on the

@@ -86,7 +86,6 @@ class HypothesesSystem(Translator):
 
     def precomputed_outputs(self, segments: Sequence[Segment]) -> list[str]:
         """Return the file's outputs for ``segments``, checked 1:1 against them."""
-        self._sha256  # noqa: B018  (raises a clear error when the file is missing)
         text = self._read_text()
         if self.layout == "lines":
             return self._from_lines(text, segments)
@@ -95,6 +94,9 @@ class HypothesesSystem(Translator):
     # -- readers ----------------------------------------------------------------
 
     def _read_text(self) -> str:
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: hypotheses file not found "
+                            f"(system {self.name!r}, key `path`)")
         try:
             data = self.path.read_bytes()
         except OSError as exc:
