@@ -213,6 +213,8 @@ def _translate_all(config: RunConfig, testsets: list[TestSet], run_dir: RunDirec
                     target = run_dir.path_for(*_rel(folders[testset.name], run_dir),
                                               "hypotheses", sys_cfg.name, suffix=".jsonl")
                     run_dir.write_jsonl(target, hypothesis_rows(testset, hyps))
+                    # describe() again: back ends report counts gathered while translating
+                    entry["directions"]["-".join(direction)] = system.describe()
                     manifest["results"].setdefault(testset.name, {})[sys_cfg.name] = {
                         "fingerprint": system.fingerprint(), "timing": timing,
                         "hygiene": hygiene.as_dict(),
@@ -308,8 +310,7 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
                     elif cache is None:
                         cached = 0
                     else:
-                        hits = cache.get_many(system.fingerprint(), sources)
-                        cached = sum(1 for s in sources if s in hits or not s.strip())
+                        cached = _cached_segments(system, sources, cache)
                     jobs.append(JobPlan(testset.name, sys_cfg.name, len(sources), tokens, cached))
                 finally:
                     system.close()
@@ -317,3 +318,15 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
         if cache is not None:
             cache.close()
     return jobs
+
+
+def _cached_segments(system: Translator, sources: list[str], cache: Any) -> int:
+    """Count sources whose every piece (as ``evalmt.translate`` would split them) is cached."""
+    from evalmt.segmentation import split_to_fit
+
+    limit = system.max_input_tokens
+    pieces = [[] if not s.strip() else
+              split_to_fit(s, max_tokens=limit, num_tokens=system.num_tokens) if limit else [s]
+              for s in sources]
+    hits = cache.get_many(system.fingerprint(), {p for ps in pieces for p in ps})
+    return sum(1 for ps in pieces if all(p in hits for p in ps))

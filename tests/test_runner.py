@@ -34,12 +34,17 @@ class CountingConfig(SystemConfig):
     fail_on: Optional[str] = None
     interrupt_on: Optional[str] = None
     uppercase: bool = True
+    max_input: Optional[int] = None
 
 
 class CountingSystem(Translator):
     """Upper-case each source; append each translated source to ``log`` (one JSON line)."""
 
     config_model = CountingConfig
+
+    def __init__(self, config, *, src_lang, tgt_lang):
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+        self.max_input_tokens = config.max_input
 
     def fingerprint(self):
         # log, delay and failure switches do not change outputs
@@ -285,6 +290,16 @@ def test_plan_counts_segments_tokens_and_cache_hits(tmp_path, doubles_dir):
     assert not (tmp_path / "results").exists()  # a dry run writes nothing
     run(config, quiet(limit=1))
     assert [j.cached for j in plan(config)] == [2, 2]
+
+
+def test_plan_counts_split_segments_as_cached(tmp_path, doubles_dir):
+    log = tmp_path / "calls.log"
+    systems = f"  - {{name: upper, type: counting, log: '{log}', max_input: 3}}\n"
+    config = load_config(write_config(tmp_path, doubles_dir, systems=systems))
+    run(config, quiet())
+    long_ones = [s for pairs in DOCS.values() for s, _ in pairs if len(s.split()) > 3]
+    assert long_ones and all(s not in logged(tmp_path) for s in long_ones)  # sent in pieces
+    assert [j.cached for j in plan(config)] == [7]
 
 
 def test_precomputed_outputs_skip_translation(tmp_path, doubles_dir):
