@@ -10,7 +10,7 @@ Public API (everything keyword-only where arguments could be swapped):
     with a note), overridable with ``options={"bleu": {"tokenize": ...}}``.
 
 ``score_systems(*, hypotheses, references, doc_ids, seg_ids, metrics,
-confidence=None, significance=None) -> ScoreReport``
+confidence=None, significance=None, groups=None) -> ScoreReport``
     ``hypotheses`` maps system name to one string per segment;
     ``references`` is a list of reference STREAMS as in sacrebleu (one list
     per stream, each as long as the hypotheses; ``None`` marks a missing
@@ -19,7 +19,8 @@ confidence=None, significance=None) -> ScoreReport``
     ``corpus_score``), its bootstrap CI (``ConfidenceOptions``: segment
     bootstrap equal to sacrebleu's ``n_bootstrap``, or document/cluster
     bootstrap) and its rank cluster; per document the true corpus score of
-    that document; per segment the ``sentence_score``; and, with
+    that document (likewise per label of each ``groups`` grouping, e.g. a
+    metadata field); per segment the ``sentence_score``; and, with
     ``SignificanceOptions``, paired-bootstrap and/or approximate-randomization
     p-values for ALL pairs of systems, equal to ``sacrebleu.significance``'s
     for the same seed and sample count. Inconsistent lengths raise
@@ -33,6 +34,7 @@ from evalmt.metrics.records import (
     ConfidenceOptions,
     CorpusScore,
     DocumentScore,
+    GroupScore,
     PairwiseTest,
     ScoreReport,
     SegmentScore,
@@ -47,6 +49,7 @@ __all__ = [
     "ConfidenceOptions",
     "CorpusScore",
     "DocumentScore",
+    "GroupScore",
     "MetricSpec",
     "PairwiseTest",
     "ScoreReport",

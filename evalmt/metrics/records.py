@@ -105,6 +105,23 @@ class DocumentScore:
 
 
 @dataclass(frozen=True)
+class GroupScore:
+    """The corpus-level score of the segments sharing a label under a named grouping.
+
+    E.g. ``grouping="alignment"``, ``group="1-2"``: every segment whose
+    alignment was 1-2, scored as one corpus (summed statistics).
+    """
+
+    system: str
+    metric: str
+    grouping: str
+    group: str
+    score: float
+    num_segments: int
+    signature: str
+
+
+@dataclass(frozen=True)
 class SegmentScore:
     """A segment score as sacrebleu's ``sentence_score`` gives it."""
 
@@ -149,6 +166,7 @@ class ScoreReport:
     pairwise: tuple[PairwiseTest, ...]
     higher_is_better: tuple[bool, ...] = ()
     notes: tuple[str, ...] = ()
+    groups: tuple[GroupScore, ...] = ()
 
     def corpus_score(self, system: str, metric: str) -> CorpusScore:
         """Return the corpus score of ``system`` under ``metric`` (display name, e.g. "BLEU")."""

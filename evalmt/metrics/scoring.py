@@ -23,6 +23,7 @@ from evalmt.metrics.records import (
     ConfidenceOptions,
     CorpusScore,
     DocumentScore,
+    GroupScore,
     PairwiseTest,
     ScoreReport,
     SegmentScore,
@@ -80,7 +81,7 @@ def _validate(hypotheses: Mapping[str, Sequence[str]],
 
 
 def _document_groups(doc_ids: Sequence[str]) -> dict[str, list[int]]:
-    """Segment indices of each document, documents in order of first appearance."""
+    """Segment indices of each label (document id), in order of first appearance."""
     groups: dict[str, list[int]] = {}
     for i, d in enumerate(doc_ids):
         groups.setdefault(str(d), []).append(i)
@@ -113,9 +114,20 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                   doc_ids: Sequence[str], seg_ids: Sequence[str],
                   metrics: Sequence[MetricSpec],
                   confidence: ConfidenceOptions | None = None,
-                  significance: SignificanceOptions | None = None) -> ScoreReport:
-    """Score every system under every metric; see ``evalmt.metrics`` for the contract."""
-    _validate(hypotheses, references, doc_ids, seg_ids)
+                  significance: SignificanceOptions | None = None,
+                  groups: Mapping[str, Sequence[str]] | None = None) -> ScoreReport:
+    """Score every system under every metric; see ``evalmt.metrics`` for the contract.
+
+    ``groups`` maps a grouping name (e.g. a metadata field) to one label per
+    segment; each label's segments are scored as one corpus.
+    """
+    n = _validate(hypotheses, references, doc_ids, seg_ids)
+    groupings: dict[str, dict[str, list[int]]] = {}
+    for grouping, labels in (groups or {}).items():
+        if len(labels) != n:
+            raise MetricError(f"groups.{grouping}: {len(labels)} labels for {n} segments")
+        groupings[grouping] = _document_groups(labels)
+    group_rows: list[GroupScore] = []
     systems = tuple(hypotheses)
     groups = _document_groups(doc_ids)
     corpus: list[CorpusScore] = []
@@ -123,7 +135,6 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
     segments: list[SegmentScore] = []
     pairwise: list[PairwiseTest] = []
     notes: list[str] = []
-    n = len(doc_ids)
     seg_idxs = bootstrap_indices(n, confidence.samples, confidence.seed) \
         if confidence and confidence.unit == "segment" else None
     doc_idxs = bootstrap_indices(len(groups), confidence.samples, confidence.seed) \
@@ -155,6 +166,11 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                 doc_score = obj._aggregate_and_compute([list(rows[i]) for i in idx])
                 documents.append(DocumentScore(system, spec.name, doc_id,
                                                float(doc_score.score), len(idx), doc_sig))
+            for grouping, members in groupings.items():
+                for label, idx in members.items():
+                    g_score = obj._aggregate_and_compute([list(rows[i]) for i in idx])
+                    group_rows.append(GroupScore(system, spec.name, grouping, label,
+                                                 float(g_score.score), len(idx), doc_sig))
             for i, row in enumerate(rows):
                 segments.append(SegmentScore(system, spec.name, str(doc_ids[i]),
                                              str(seg_ids[i]),
@@ -186,7 +202,8 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                                     clusters.get(row.system))
     return ScoreReport(systems, tuple(s.name for s in metrics), tuple(corpus), tuple(documents),
                        tuple(segments), tuple(pairwise),
-                       tuple(s.higher_is_better for s in metrics), tuple(notes))
+                       tuple(s.higher_is_better for s in metrics), tuple(notes),
+                       tuple(group_rows))
 
 
 def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],

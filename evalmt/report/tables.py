@@ -2,7 +2,8 @@
 
 Files written by ``write_score_tables``: ``scores.{json,csv,md,tex}``
 (system × metric with CI and rank cluster), ``documents.csv``,
-``segments.csv`` and ``significance.csv``. Every CSV row carries the
+``segments.csv``, ``significance.csv`` and, for reports with groupings,
+``groups.csv``. Every CSV row carries the
 sacrebleu signature of its number; Markdown and LaTeX list them under the
 table. CSV and JSON keep full precision; Markdown and LaTeX show 2 decimals.
 """
@@ -25,6 +26,7 @@ FORMATS = ("json", "csv", "md", "tex")
 SCORE_COLUMNS = ("system", "metric", "score", "ci_low", "ci_high", "ci_mean", "ci_halfwidth",
                  "ci_unit", "cluster", "signature")
 DOCUMENT_COLUMNS = ("system", "metric", "doc_id", "score", "num_segments", "signature")
+GROUP_COLUMNS = ("system", "metric", "grouping", "group", "score", "num_segments", "signature")
 SEGMENT_COLUMNS = ("system", "metric", "doc_id", "seg_id", "score", "signature")
 SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "score_b",
                         "delta", "p_value", "samples", "seed", "signature")
@@ -67,6 +69,11 @@ def render_csv(report: ScoreReport) -> str:
 def render_documents_csv(report: ScoreReport) -> str:
     """Render the system × document × metric table as CSV."""
     return _csv(DOCUMENT_COLUMNS, (asdict(r) for r in report.documents))
+
+
+def render_groups_csv(report: ScoreReport) -> str:
+    """Render the scores per group label (e.g. per metadata value) as CSV."""
+    return _csv(GROUP_COLUMNS, (asdict(r) for r in report.groups))
 
 
 def render_segments_csv(report: ScoreReport) -> str:
@@ -173,7 +180,8 @@ def write_score_tables(report: ScoreReport, out_dir: Path, *,
                        formats: Sequence[str] = FORMATS) -> list[Path]:
     """Write scores.<fmt> for each format plus documents, segments and significance CSVs.
 
-    Returns the paths written. Each file is written atomically.
+    ``groups.csv`` is written too when the report has group scores. Returns
+    the paths written. Each file is written atomically.
     """
     unknown = [f for f in formats if f not in RENDERERS]
     if unknown:
@@ -184,6 +192,8 @@ def write_score_tables(report: ScoreReport, out_dir: Path, *,
     files = [(f"scores.{fmt}", RENDERERS[fmt]) for fmt in formats]
     files += [("documents.csv", render_documents_csv), ("segments.csv", render_segments_csv),
               ("significance.csv", render_significance_csv)]
+    if report.groups:
+        files.append(("groups.csv", render_groups_csv))
     for name, render in files:
         path = out_dir / name
         atomic_write_text(path, render(report))

@@ -141,3 +141,26 @@ def test_zh_scores_equal_sacrebleu_zh_tokenizer():
 def test_build_metrics_errors(names, options, error, message):
     with pytest.raises(error, match=message):
         build_metrics(names, tgt_lang="en", options=options)
+
+
+def test_groups_are_scored_as_their_own_corpus(corpus2):
+    hyps, refs, doc_ids, seg_ids = corpus2
+    labels = ["long" if len(r.split()) > 8 else "short" for r in refs[0]]
+    report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
+                           metrics=build_metrics(["bleu", "chrf"], tgt_lang="en"),
+                           groups={"length": labels})
+    assert len(report.groups) == len(hyps) * 2 * 2
+    for row in report.groups:
+        idx = [i for i, label in enumerate(labels) if label == row.group]
+        lines = [hyps[row.system][i] for i in idx]
+        sub_refs = [[stream[i] for i in idx] for stream in refs]
+        want = (BLEU() if row.metric == "BLEU" else CHRF()).corpus_score(lines, sub_refs).score
+        assert row.grouping == "length" and row.num_segments == len(idx)
+        assert abs(row.score - want) < 1e-9
+
+
+def test_group_labels_must_cover_every_segment(corpus1):
+    hyps, refs, doc_ids, seg_ids = corpus1
+    with pytest.raises(MetricError, match="groups.alignment: 1 labels for 60 segments"):
+        score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
+                      metrics=build_metrics(["bleu"], tgt_lang="en"), groups={"alignment": ["x"]})

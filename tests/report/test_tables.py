@@ -63,6 +63,8 @@ def test_write_all_tables_and_parse_back(tmp_path, report):
         assert float(row["delta"]) == pytest.approx(float(row["score_b"]) - float(row["score_a"]))
         assert 0 < float(row["p_value"]) <= 1 and "bs:50" in row["signature"]
 
+    assert not (tmp_path / "groups.csv").exists()  # no groupings in this report
+
     doc = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
     assert doc["systems"] == list(HYPS) and doc["metrics"] == ["BLEU", "chrF2", "TER"]
     assert len(doc["scores"]) == 9 and len(doc["significance"]) == 9
@@ -114,3 +116,14 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path, monkeypatch):
 def test_unknown_format_is_an_error(tmp_path, report):
     with pytest.raises(EvalMTError, match="format"):
         write_score_tables(report, tmp_path, formats=("xlsx",))
+
+
+def test_groups_csv_written_when_report_has_groups(tmp_path):
+    report = score_systems(hypotheses=HYPS, references=REFS, doc_ids=DOCS, seg_ids=SEGS,
+                           metrics=build_metrics(["chrf"], tgt_lang="en"),
+                           groups={"parity": ["odd", "even", "odd", "even"]})
+    write_score_tables(report, tmp_path, formats=("json",))
+    rows = list(csv.DictReader((tmp_path / "groups.csv").open(encoding="utf-8")))
+    assert len(rows) == 3 * 2
+    assert {(r["grouping"], r["group"], r["num_segments"]) for r in rows} == {
+        ("parity", "odd", "2"), ("parity", "even", "2")}
