@@ -237,7 +237,8 @@ def translate_segments(
 
     # 2. Cache lookup for every unique piece.
     unique = list(owners)
-    done: dict[str, str] = dict(cache.get_many(fingerprint, unique)) if cache else {}
+    done: dict[str, str] = (dict(cache.get_many(fingerprint, unique))
+                            if cache is not None else {})
     cached = len(done)
     todo = [p for p in unique if p not in done]
     remaining = [len({p for p in pieces if p not in done}) for pieces in segment_pieces]
@@ -261,20 +262,25 @@ def translate_segments(
             texts = [todo[i] for i in batch]
             calls += 1
             t0 = time.perf_counter()
+            out_of_memory = False
             try:
                 outputs = system.translate(list(texts))
             except Exception as exc:
-                if is_out_of_memory(exc) and len(batch) > 1:
-                    oom_retries += 1
-                    _free_accelerator_memory()
-                    size_cap = max(1, len(batch) // 2)
-                    queue.extend(reversed([batch[i:i + size_cap]
-                                           for i in range(0, len(batch), size_cap)]))
-                    continue
-                where = _describe_batch(name, texts, [owners[t] for t in texts])
-                raise TranslationError(f"{where}: {type(exc).__name__}: {exc}") from exc
+                if not (is_out_of_memory(exc) and len(batch) > 1):
+                    where = _describe_batch(name, texts, [owners[t] for t in texts])
+                    raise TranslationError(f"{where}: {type(exc).__name__}: {exc}") from exc
+                out_of_memory = True
             finally:
                 model_seconds += time.perf_counter() - t0
+            if out_of_memory:
+                # Outside the except block, so the traceback no longer pins the
+                # failed batch's tensors and the cache can really be emptied.
+                oom_retries += 1
+                _free_accelerator_memory()
+                size_cap = max(1, len(batch) // 2)
+                queue.extend(reversed([batch[i:i + size_cap]
+                                       for i in range(0, len(batch), size_cap)]))
+                continue
             if not isinstance(outputs, (list, tuple)) or len(outputs) != len(texts) or not all(
                     isinstance(o, str) for o in outputs):
                 got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
