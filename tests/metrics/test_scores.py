@@ -81,6 +81,7 @@ def test_edge_cases_behave_as_sacrebleu(label, hyp, refs, key, make, make_sent, 
     report = score_systems(hypotheses={"s": hyp}, references=refs, doc_ids=doc_ids,
                            seg_ids=seg_ids, metrics=build_metrics([key], tgt_lang="en"))
     assert abs(report.corpus[0].score - make().corpus_score(hyp, refs).score) < 1e-9
+    assert report.corpus[0].signature == _sig(make, hyp, refs)  # nrefs:var with None refs
     for i, d in enumerate(report.documents):
         want = make().corpus_score([hyp[i]], [[s[i]] for s in refs]).score
         assert abs(d.score - want) < 1e-9
