@@ -359,7 +359,7 @@ class HFCausalSystem(Translator):
                 "device": self._device,
                 "dtype": self.dtype,
                 "max_input_tokens": self.max_input_tokens,
-                "cleanup": dict(self.cleanup_counts.as_dict()),
+                "cleanup": self.cleanup_counts.counts,  # live: final counts in the manifest
                 "warnings": list(self.warnings),
             }
         )

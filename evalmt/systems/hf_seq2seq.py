@@ -98,7 +98,8 @@ class HFSeq2SeqSystem(Translator):
         self.warnings: list[str] = []
         if self.config.trust_remote_code:
             self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
-        self.truncated_inputs = 0
+        # Updated in place, so a manifest holding describe()'s dict shows final counts.
+        self.stats: dict[str, int] = {"truncated_inputs": 0}
         self._source: hf_common.ModelSource | None = None
         self._tokenizer: Any = None
         self._hf_config: Any = None
@@ -297,7 +298,7 @@ class HFSeq2SeqSystem(Translator):
         lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]]
         over = sum(n > limit for n in lengths)
         if over:
-            self.truncated_inputs += over
+            self.stats["truncated_inputs"] += over
             LOG.warning("system %r: %d input(s) longer than %d tokens truncated", self.name, over,
                         limit)
         enc = tokenizer(
@@ -332,6 +333,11 @@ class HFSeq2SeqSystem(Translator):
             return frozenset()
         return frozenset(int(i) for i in getattr(self.tokenizer, "lang_code_to_id", {}).values())
 
+    @property
+    def truncated_inputs(self) -> int:
+        """Inputs cut to ``max_input_tokens`` so far (``evalmt.translate`` chunks before that)."""
+        return self.stats["truncated_inputs"]
+
     def describe(self) -> dict[str, Any]:
         """Manifest entry: config, checkpoint identity, family, codes, dtype, warnings."""
         info = super().describe()
@@ -347,7 +353,7 @@ class HFSeq2SeqSystem(Translator):
                 "device": self._device,
                 "dtype": self.dtype,
                 "max_input_tokens": self.max_input_tokens,
-                "truncated_inputs": self.truncated_inputs,
+                "stats": self.stats,
                 "warnings": list(self.warnings),
             }
         )

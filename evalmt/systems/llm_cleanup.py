@@ -20,7 +20,6 @@ quotes (a quoted answer is often followed by a note).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -124,17 +123,22 @@ def clean_output(text: str, *, source: str | None = None, tgt_name: str | None =
 
 
 class CleanupCounter:
-    """Counts how often each rule fired across a run (for the manifest)."""
+    """Counts how often each rule fired across a run (for the manifest).
+
+    ``counts`` is one dict updated in place: a manifest that holds it (the
+    runner records ``describe()`` before translating) shows the final counts
+    when it is written again after translation.
+    """
 
     def __init__(self) -> None:
-        self._counts: Counter[str] = Counter()
-        self.outputs = 0
+        self.counts: dict[str, int] = {"outputs": 0, **{rule: 0 for rule in RULES}}
 
     def add(self, cleaned: Cleaned) -> None:
         """Record one cleaned output."""
-        self.outputs += 1
-        self._counts.update(cleaned.applied)
+        self.counts["outputs"] += 1
+        for rule in cleaned.applied:
+            self.counts[rule] += 1
 
     def as_dict(self) -> Mapping[str, int]:
-        """Rule name → number of outputs it changed (every rule listed), plus ``outputs``."""
-        return {"outputs": self.outputs, **{rule: self._counts[rule] for rule in RULES}}
+        """Return a snapshot: ``outputs`` and, per rule, the number of outputs it changed."""
+        return dict(self.counts)

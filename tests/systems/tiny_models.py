@@ -30,26 +30,45 @@ CORPUS = (
 )
 
 SEED = 1234
+
+
+def training_lines() -> tuple[str, ...]:
+    """``CORPUS`` plus the bundled sample page, so its characters are in every vocabulary.
+
+    Without them the sample would be mostly ``<unk>`` (fused into one token), and
+    end-to-end runs would never see a segment long enough to be chunked.
+    """
+    from importlib.resources import files
+
+    samples = files("evalmt").joinpath("resources", "samples")
+    lines = [
+        line.strip()
+        for entry in sorted(samples.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".txt")
+        for line in entry.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    return CORPUS + tuple(lines)
 D_MODEL = 16
 
 
 def _chars() -> list[str]:
     """Every distinct character of ``CORPUS``, in first-seen order."""
     seen: dict[str, None] = {}
-    for line in CORPUS:
+    for line in training_lines():
         for ch in line:
             if not ch.isspace():
                 seen.setdefault(ch, None)
     return list(seen)
 
 
-def _train_spm(out_dir: Path, name: str, vocab_size: int = 200) -> Path:
+def _train_spm(out_dir: Path, name: str, vocab_size: int = 400) -> Path:
     """Train a tiny SentencePiece unigram model on ``CORPUS``; return the model path."""
     import sentencepiece as spm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     text = out_dir / f"{name}.corpus.txt"
-    text.write_text("\n".join(CORPUS * 4) + "\n", encoding="utf-8")
+    text.write_text("\n".join(training_lines() * 4) + "\n", encoding="utf-8")
     prefix = out_dir / name
     spm.SentencePieceTrainer.train(
         input=str(text),
