@@ -35,8 +35,12 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``run`` and ``validate`` sub-commands."""
-    run = subparsers.add_parser("run", help="translate, score and write results for a config",
-                                description=__doc__.split("\n\n")[1])
+    run = subparsers.add_parser(
+        "run", help="translate, score and write results for a config",
+        description="Validate CONFIG, translate every data set with every system (reusing "
+                    "the translation cache), score, and write <output>/<name>/. Exit codes: "
+                    "0 done, 2 invalid config/data/arguments, 130 interrupted (rerun the same "
+                    "command to resume).")
     _add_config_arguments(run)
     run.add_argument("--only-system", dest="only_systems", action="append", default=[],
                      metavar="NAME", help="run only this system (repeatable)")
@@ -49,7 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
     run.set_defaults(func=run_command)
 
-    validate = subparsers.add_parser("validate", help="check a run config without running it")
+    validate = subparsers.add_parser(
+        "validate", help="check a run config without running it",
+        description="Check CONFIG and report every problem at once (file, key path, line) "
+                    "without reading data or loading models.")
     _add_config_arguments(validate)
     validate.set_defaults(func=validate_command)
 
