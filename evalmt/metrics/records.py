@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from evalmt.errors import MetricError
+
+#: Reference streams, as sacrebleu takes them: one list per reference
+#: translation, each as long as the hypotheses; ``None`` marks a segment that
+#: lacks that reference.
+ReferenceStreams = Sequence[Sequence[str | None]]
 
 PAIRED_BOOTSTRAP = "paired-bootstrap"
 APPROXIMATE_RANDOMIZATION = "approximate-randomization"

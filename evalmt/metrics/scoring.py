@@ -25,6 +25,7 @@ from evalmt.metrics.records import (
     DocumentScore,
     GroupScore,
     PairwiseTest,
+    ReferenceStreams,
     ScoreReport,
     SegmentScore,
     SignificanceOptions,
@@ -45,7 +46,7 @@ from evalmt.metrics.significance import (
 
 
 def _validate(hypotheses: Mapping[str, Sequence[str]],
-              references: Sequence[Sequence[str | None]],
+              references: ReferenceStreams,
               doc_ids: Sequence[str], seg_ids: Sequence[str]) -> int:
     """Check shapes at the boundary; return the number of segments."""
     if isinstance(references, str) or not references:
@@ -95,7 +96,7 @@ def _signature(obj: Any, **extra: Any) -> str:
     return sig.format()
 
 
-def _metric_object(spec: MetricSpec, references: Sequence[Sequence[str | None]]
+def _metric_object(spec: MetricSpec, references: ReferenceStreams
                    ) -> tuple[Any, FastChrfStatistics | None]:
     """Build the sacrebleu object (references cached) or pair it with the fast chrF extractor."""
     if spec.cls_path == "CHRF":
@@ -110,7 +111,7 @@ def _metric_object(spec: MetricSpec, references: Sequence[Sequence[str | None]]
 
 
 def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
-                  references: Sequence[Sequence[str | None]],
+                  references: ReferenceStreams,
                   doc_ids: Sequence[str], seg_ids: Sequence[str],
                   metrics: Sequence[MetricSpec],
                   confidence: ConfidenceOptions | None = None,

@@ -112,6 +112,8 @@ def test_inconsistent_inputs_raise_metric_error(kwargs, message):
     ("en", {}, "13a"),
     ("zh", {}, "zh"),
     ("de", {}, "13a"),
+    ("zh-Hant", {}, "zh"),
+    ("zh_TW", {}, "zh"),
     ("zh", {"bleu": {"tokenize": "intl"}}, "intl"),
     ("ja", {}, "13a"),  # mecab is not installed here: falls back with a note
 ])
