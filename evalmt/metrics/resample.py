@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 _FLOAT32_EXACT = 2**24  # integers up to 2**24 are exact in float32
+_BLOCK = 100  # resamples per count matrix
 
 
 def bootstrap_indices(n: int, samples: int, seed: int | None) -> np.ndarray:
@@ -31,20 +32,27 @@ def _counts(idxs: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(flat, minlength=samples * n).reshape(samples, n).astype(np.float64)
 
 
+def _count_product(idxs: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Compute ``counts @ stats`` in blocks of resamples (memory ~ _BLOCK × n)."""
+    stats64 = np.asarray(stats, dtype=np.float64)
+    return np.concatenate([_counts(idxs[i:i + _BLOCK], stats64.shape[0]) @ stats64
+                           for i in range(0, len(idxs), _BLOCK)])
+
+
 def resampled_sums(stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
     """Float32 column sums of ``stats`` for each resample, equal to ``stats32[idx].sum(0)``."""
     stats = np.asarray(stats)
     # Every partial sum of a resample is at most n * max(stats): exact in float32 below 2**24.
     integral = bool(np.all(stats >= 0)) and np.array_equal(stats, np.round(stats))
     if integral and float(stats.max(initial=0)) * idxs.shape[1] < _FLOAT32_EXACT:
-        return (_counts(idxs, stats.shape[0]) @ stats.astype(np.float64)).astype(np.float32)
+        return _count_product(idxs, stats).astype(np.float32)
     stats32 = stats.astype(np.float32)
     return np.stack([stats32[row].sum(0) for row in idxs])
 
 
 def group_resampled_sums(group_stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
     """Float64 sums of resampled groups (documents) for the cluster bootstrap."""
-    return _counts(idxs, group_stats.shape[0]) @ np.asarray(group_stats, dtype=np.float64)
+    return _count_product(idxs, group_stats)
 
 
 def scores_from_sums(metric: Any, sums: np.ndarray) -> np.ndarray:

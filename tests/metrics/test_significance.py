@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 from metrics_synthetic import perturb, sentence
 from sacrebleu.metrics import BLEU, CHRF, TER
@@ -153,3 +154,28 @@ def test_identical_systems_get_sacrebleus_minimum_p_but_share_a_cluster(corpus1)
                            significance=SignificanceOptions(samples=100))
     assert report.p_value("BLEU", "a", "b") == pytest.approx(1 / 101)
     assert {r.cluster for r in report.corpus} == {1}
+
+
+def test_document_bootstrap_equals_sacrebleu_on_resampled_documents(corpus1):
+    # Independent computation: draw documents with the documented RNG call,
+    # concatenate them and let sacrebleu score each resample as a corpus.
+    hyps, refs, doc_ids, seg_ids = corpus1
+    docs = list(dict.fromkeys(doc_ids))
+    members = {d: [i for i, x in enumerate(doc_ids) if x == d] for d in docs}
+    samples, seed = 60, 17
+    report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
+                           metrics=build_metrics(["bleu"], tgt_lang="en"),
+                           confidence=ConfidenceOptions(samples=samples, seed=seed,
+                                                        unit="document"))
+    draws = np.random.default_rng(seed).choice(len(docs), size=(samples, len(docs)))
+    for system, lines in hyps.items():
+        scores = []
+        for row in draws:
+            idx = [i for d in row for i in members[docs[d]]]
+            scores.append(BLEU().corpus_score([lines[i] for i in idx],
+                                              [[refs[0][i] for i in idx]]).score)
+        scores.sort()
+        got = report.corpus_score(system, "BLEU")
+        assert got.ci_low == pytest.approx(scores[samples // 40], abs=1e-9)
+        assert got.ci_high == pytest.approx(scores[samples - samples // 40 - 1], abs=1e-9)
+        assert got.ci_mean == pytest.approx(float(np.mean(scores)), abs=1e-9)
