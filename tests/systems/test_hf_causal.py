@@ -29,6 +29,7 @@ INSTRUCTION = "Translate the following Chinese text into English. Reply with the
 
 def make(path, src="zh", tgt="en", **options) -> HFCausalSystem:
     options.setdefault("max_new_tokens", 8)
+    options.setdefault("device", "cpu")  # deterministic float32 on any machine
     return HFCausalSystem(HFCausalConfig(name="llm", model=str(path), **options),
                           src_lang=src, tgt_lang=tgt)
 

@@ -19,13 +19,14 @@ def run_config(tmp_path, tiny_marian, tiny_nllb, tiny_mbart50, tiny_qwen2):
         "systems": [
             {"name": "copy-source", "type": "copy"},
             {"name": "marian", "type": "hf-seq2seq", "model": str(tiny_marian),
-             "num_beams": 2, "max_new_tokens": 8, "batch_tokens": 256},
+             "num_beams": 2, "max_new_tokens": 8, "batch_tokens": 256, "device": "cpu"},
             {"name": "nllb", "type": "hf-seq2seq", "model": str(tiny_nllb), "num_beams": 1,
-             "max_new_tokens": 16, "max_length_ratio": 0.5},
+             "max_new_tokens": 16, "max_length_ratio": 0.5, "device": "cpu"},
             {"name": "mbart", "type": "hf-seq2seq", "model": str(tiny_mbart50),
-             "max_new_tokens": 8},
+             "max_new_tokens": 8, "device": "cpu"},
             {"name": "llm", "type": "hf-causal", "model": str(tiny_qwen2), "max_new_tokens": 8,
-             "max_input_tokens": 60, "few_shot": [{"source": "你好", "target": "Hello"}]},
+             "max_input_tokens": 60, "device": "cpu",
+             "few_shot": [{"source": "你好", "target": "Hello"}]},
         ],
         "metrics": ["bleu", "chrf"],
         "confidence": {"samples": 20, "seed": 1},
@@ -86,3 +87,25 @@ def test_full_run_with_tiny_models(run_config, tmp_path):
         timing = again["results"]["sample"][name]["timing"]
         assert timing["calls"] == 0 and timing["cached_pieces"] == timing["pieces"]
         assert again["results"]["sample"][name]["fingerprint"] == results[name]["fingerprint"]
+
+
+@pytest.mark.parametrize("name", ["zh-en-opus-mt", "zh-en-nllb", "zh-en-llm", "zh-en-compare"])
+def test_shipped_configs_validate_without_importing_torch(name):
+    """``evalmt validate`` checks HF system configs with pydantic alone: no torch, no download."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[2] / "configs" / f"{name}.yaml"
+    code = (
+        "import sys\n"
+        "from evalmt.cli import main\n"
+        f"rc = main(['validate', {str(config)!r}])\n"
+        "heavy = sorted({'torch', 'transformers'} & set(sys.modules))\n"
+        "print('heavy:', heavy)\n"
+        "sys.exit(rc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "heavy: []" in done.stdout

@@ -39,6 +39,7 @@ FAMILIES = ["marian", "nllb", "m2m100", "mbart50"]
 def make(path, src="zh", tgt="en", **options) -> HFSeq2SeqSystem:
     options.setdefault("num_beams", 1)
     options.setdefault("max_new_tokens", 8)
+    options.setdefault("device", "cpu")  # deterministic float32 on any machine
     config = HFSeq2SeqConfig(name="tiny", model=str(path), **options)
     return HFSeq2SeqSystem(config, src_lang=src, tgt_lang=tgt)
 
@@ -353,3 +354,101 @@ def test_language_code_maps_use_codes_the_tokenizers_know():
         assert hf_common.language_code("nllb", tag, key="k") in NLLB_CODES
         assert hf_common.language_code("m2m100", tag, key="k") in M2M100_CODES["m2m100"]
         assert hf_common.language_code("mbart50", tag, key="k") in MBART50_CODES
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "bf16", "device", "dtype", "expected"),
+    [
+        (True, False, True, "auto", "auto", ("cuda", "bfloat16")),
+        (True, True, False, "auto", "auto", ("cuda", "float16")),
+        (False, True, False, "auto", "auto", ("mps", "float32")),
+        (False, False, False, "auto", "auto", ("cpu", "float32")),
+        (False, False, False, "cpu", "float16", ("cpu", "float16")),
+        (True, False, True, "cuda:1", "float32", ("cuda:1", "float32")),
+    ],
+)
+def test_device_and_dtype_resolution(monkeypatch, cuda, mps, bf16, device, dtype, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    resolved = hf_common.resolve_device(device)
+    assert (resolved, hf_common.resolve_dtype(dtype, resolved)) == expected
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_unavailable_device_is_an_error(monkeypatch, device):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(TranslationError, match=device):
+        hf_common.resolve_device(device)
+
+
+@pytest.mark.parametrize(
+    ("tag", "split", "name"),
+    [
+        ("zh", ("zh", "Hans"), "Chinese"),
+        ("zh-CN", ("zh", "Hans"), "Simplified Chinese"),
+        ("zh-Hans", ("zh", "Hans"), "Simplified Chinese"),
+        ("zh-Hant", ("zh", "Hant"), "Traditional Chinese"),
+        ("zh_TW", ("zh", "Hant"), "Traditional Chinese"),
+        ("zh-HK", ("zh", "Hant"), "Traditional Chinese"),
+        ("en", ("en", None), "English"),
+        ("en-US", ("en", None), "English"),
+        ("yue", ("yue", "Hant"), "Cantonese"),
+        ("xx", ("xx", None), "xx"),
+    ],
+)
+def test_language_tags(tag, split, name):
+    assert hf_common.split_language(tag) == split
+    assert hf_common.language_name(tag) == name
+
+
+@pytest.mark.parametrize(
+    ("family", "tag", "code"),
+    [
+        ("nllb", "zh", "zho_Hans"), ("nllb", "zh-Hant", "zho_Hant"), ("nllb", "en", "eng_Latn"),
+        ("nllb", "yue", "yue_Hant"), ("m2m100", "zh-TW", "zh"), ("m2m100", "en", "en"),
+        ("mbart50", "zh", "zh_CN"), ("mbart50", "en", "en_XX"), ("mbart50", "ja", "ja_XX"),
+        ("marian", "zh", "cmn_Hans"), ("marian", "zh-Hant", "cmn_Hant"), ("marian", "fr", "fra"),
+        ("t5", "en", "en"), ("t5", "zh", "zh"),
+    ],
+)
+def test_language_code_table(family, tag, code):
+    assert hf_common.language_code(family, tag, key="k") == code
+
+
+@pytest.mark.parametrize("family", ["nllb", "mbart50", "m2m100"])
+def test_unknown_language_names_the_key(family):
+    with pytest.raises(ConfigError, match="tgt_code.*set it explicitly"):
+        hf_common.language_code(family, "tlh", key="systems.1.tgt_code")
+
+
+def _fake_hub_cache(root, repo_id, model_dir, commit):
+    """Lay ``model_dir`` out as the hub cache does: snapshots/<commit>/ and refs/main."""
+    repo = root / f"models--{repo_id.replace('/', '--')}"
+    shutil.copytree(model_dir, repo / "snapshots" / commit)
+    (repo / "refs").mkdir(parents=True, exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+
+
+def test_hub_id_resolves_to_the_cached_commit_offline(tiny_nllb, tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    commit_a, commit_b = "a" * 40, "b" * 40
+    _fake_hub_cache(tmp_path, "evalmt-tests/tiny-nllb", tiny_nllb, commit_a)
+    hub = make("evalmt-tests/tiny-nllb")
+    assert hub.source.local is False and hub.source.commit == commit_a
+    assert hub.fingerprint_extra()["source"] == {"local": False, "model": "evalmt-tests/tiny-nllb",
+                                                 "commit": commit_a}
+    assert hub.translate(SOURCES[:3]) == make(tiny_nllb).translate(SOURCES[:3])
+    pinned = make("evalmt-tests/tiny-nllb", revision=commit_a)
+    assert pinned.source.commit == commit_a and pinned.fingerprint() != hub.fingerprint()
+    # a new commit on main changes the fingerprint, so cached outputs are not reused
+    _fake_hub_cache(tmp_path, "evalmt-tests/tiny-nllb", tiny_nllb, commit_b)
+    assert make("evalmt-tests/tiny-nllb").fingerprint() != hub.fingerprint()
+
+
+def test_revision_on_a_local_path_is_a_config_error(tiny_nllb):
+    with pytest.raises(ConfigError, match="revision"):
+        make(tiny_nllb, revision="main").fingerprint()
