@@ -292,6 +292,7 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
     counter) but translates nothing and creates no files.
     """
     from evalmt.cache import TranslationCache
+    from evalmt.translate import count_cached
 
     testsets = read_datasets(config, limit=limit)
     cache_file = config.cache_path
@@ -307,10 +308,8 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
                     tokens = sum(system.num_tokens(s) for s in sources if s.strip())
                     if system.precomputed_outputs(list(testset.segments())) is not None:
                         cached = None
-                    elif cache is None:
-                        cached = 0
                     else:
-                        cached = _cached_segments(system, sources, cache)
+                        cached = count_cached(system, sources, cache=cache)
                     jobs.append(JobPlan(testset.name, sys_cfg.name, len(sources), tokens, cached))
                 finally:
                     system.close()
@@ -318,15 +317,3 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
         if cache is not None:
             cache.close()
     return jobs
-
-
-def _cached_segments(system: Translator, sources: list[str], cache: Any) -> int:
-    """Count sources whose every piece (as ``evalmt.translate`` would split them) is cached."""
-    from evalmt.segmentation import split_to_fit
-
-    limit = system.max_input_tokens
-    pieces = [[] if not s.strip() else
-              split_to_fit(s, max_tokens=limit, num_tokens=system.num_tokens) if limit else [s]
-              for s in sources]
-    hits = cache.get_many(system.fingerprint(), {p for ps in pieces for p in ps})
-    return sum(1 for ps in pieces if all(p in hits for p in ps))
