@@ -9,6 +9,8 @@ bootstrap CIs and the paired tests are all computed from those rows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 from typing import Any
 
@@ -128,83 +130,117 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
         if len(labels) != n:
             raise MetricError(f"groups.{grouping}: {len(labels)} labels for {n} segments")
         groupings[grouping] = _document_groups(labels)
-    group_rows: list[GroupScore] = []
-    systems = tuple(hypotheses)
-    groups = _document_groups(doc_ids)
-    corpus: list[CorpusScore] = []
-    documents: list[DocumentScore] = []
-    segments: list[SegmentScore] = []
-    pairwise: list[PairwiseTest] = []
-    notes: list[str] = []
-    seg_idxs = bootstrap_indices(n, confidence.samples, confidence.seed) \
-        if confidence and confidence.unit == "segment" else None
-    doc_idxs = bootstrap_indices(len(groups), confidence.samples, confidence.seed) \
-        if confidence and confidence.unit == "document" else None
+    out = _Rows()
+    plan = _Plan(systems=tuple(hypotheses), documents=_document_groups(doc_ids),
+                 groupings=groupings, doc_ids=doc_ids, seg_ids=seg_ids,
+                 confidence=confidence, significance=significance)
     for spec in metrics:
-        notes.extend(f"{spec.key}: {note}" for note in spec.notes)
-        obj, fast = _metric_object(spec, references)
-        sent_obj = spec.instantiate(references=None, sentence=True)
-        sent_obj.num_refs = obj.num_refs
-        sig_extra: dict[str, Any] = {}
-        if confidence:
-            sig_extra = {"bs": confidence.samples, "seed": str(confidence.seed)}
-        corpus_sig = _signature(obj, **sig_extra)
-        doc_sig = _signature(obj)
-        seg_sig = _signature(sent_obj)
-        raw: dict[str, list[list[Any]]] = {}
-        arrays: dict[str, np.ndarray] = {}
-        scores: dict[str, float] = {}
-        ci: dict[str, tuple[float, float, float, float]] = {}
-        boot: dict[str, np.ndarray] = {}
-        for system in systems:
-            rows = fast.statistics(hypotheses[system]) if fast is not None \
-                else obj._extract_corpus_statistics(hypotheses[system], None)
-            raw[system] = rows
-            arrays[system] = np.array(rows)
-            result = obj._aggregate_and_compute([list(r) for r in rows])
-            scores[system] = float(result.score)
-            for doc_id, idx in groups.items():
-                doc_score = obj._aggregate_and_compute([list(rows[i]) for i in idx])
-                documents.append(DocumentScore(system, spec.name, doc_id,
-                                               float(doc_score.score), len(idx), doc_sig))
-            for grouping, members in groupings.items():
-                for label, idx in members.items():
-                    g_score = obj._aggregate_and_compute([list(rows[i]) for i in idx])
-                    group_rows.append(GroupScore(system, spec.name, grouping, label,
-                                                 float(g_score.score), len(idx), doc_sig))
-            for i, row in enumerate(rows):
-                segments.append(SegmentScore(system, spec.name, str(doc_ids[i]),
-                                             str(seg_ids[i]),
-                                             float(sent_obj._compute_score_from_stats(
-                                                 list(row)).score), seg_sig))
-            if seg_idxs is not None:
-                boot[system] = scores_from_sums(obj, resampled_sums(arrays[system], seg_idxs))
-                ci[system] = estimate_ci(boot[system])
-            elif doc_idxs is not None:
-                doc_stats = np.stack([arrays[system][idx].sum(0) for idx in groups.values()])
-                ci[system] = estimate_ci(scores_from_sums(
-                    obj, group_resampled_sums(doc_stats, doc_idxs)))
-            corpus.append(CorpusScore(system, spec.name, scores[system], corpus_sig,
-                                      getattr(result, "_verbose", "")))
-        cluster_p: dict[frozenset[str], float] = {}
-        if significance and len(systems) > 1:
-            cluster_p = _pairwise(spec, obj, systems, arrays, scores, boot, seg_idxs,
-                                  confidence, significance, pairwise)
-        clusters = rank_clusters(scores, cluster_p, higher_is_better=spec.higher_is_better,
-                                 alpha=significance.alpha) if cluster_p else {}
-        if significance and len(systems) == 1:
-            clusters = {systems[0]: 1}
-        for k in range(len(corpus) - len(systems), len(corpus)):
-            row = corpus[k]
-            low, high, mean, half = ci.get(row.system, (None, None, None, None))
-            corpus[k] = CorpusScore(row.system, row.metric, row.score, row.signature,
-                                    row.verbose, low, high, mean, half,
-                                    confidence.unit if confidence else None,
-                                    clusters.get(row.system))
-    return ScoreReport(systems, tuple(s.name for s in metrics), tuple(corpus), tuple(documents),
-                       tuple(segments), tuple(pairwise),
-                       tuple(s.higher_is_better for s in metrics), tuple(notes),
-                       tuple(group_rows))
+        out.notes.extend(f"{spec.key}: {note}" for note in spec.notes)
+        _score_metric(spec, hypotheses, references, plan, out)
+    return ScoreReport(plan.systems, tuple(s.name for s in metrics), tuple(out.corpus),
+                       tuple(out.documents), tuple(out.segments), tuple(out.pairwise),
+                       tuple(s.higher_is_better for s in metrics), tuple(out.notes),
+                       tuple(out.groups))
+
+
+@dataclass
+class _Rows:
+    """Result rows collected while scoring (frozen into the ScoreReport at the end)."""
+
+    corpus: list[CorpusScore] = field(default_factory=list)
+    documents: list[DocumentScore] = field(default_factory=list)
+    groups: list[GroupScore] = field(default_factory=list)
+    segments: list[SegmentScore] = field(default_factory=list)
+    pairwise: list[PairwiseTest] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What to compute, shared by every metric; resample indices drawn once."""
+
+    systems: tuple[str, ...]
+    documents: dict[str, list[int]]
+    groupings: dict[str, dict[str, list[int]]]
+    doc_ids: Sequence[str]
+    seg_ids: Sequence[str]
+    confidence: ConfidenceOptions | None
+    significance: SignificanceOptions | None
+
+    @cached_property
+    def seg_idxs(self) -> np.ndarray | None:
+        """Segment bootstrap indices (sacrebleu's draw), or None."""
+        c = self.confidence
+        return bootstrap_indices(len(self.doc_ids), c.samples, c.seed) \
+            if c and c.unit == "segment" else None
+
+    @cached_property
+    def doc_idxs(self) -> np.ndarray | None:
+        """Document (cluster) bootstrap indices, or None."""
+        c = self.confidence
+        return bootstrap_indices(len(self.documents), c.samples, c.seed) \
+            if c and c.unit == "document" else None
+
+
+def _grouped(obj: Any, rows: list[list[Any]], members: dict[str, list[int]]
+             ) -> list[tuple[str, float, int]]:
+    """(label, score, size) per label: sacrebleu's aggregation over that label's rows."""
+    return [(label, float(obj._aggregate_and_compute([list(rows[i]) for i in idx]).score),
+             len(idx)) for label, idx in members.items()]
+
+
+def _score_metric(spec: MetricSpec, hypotheses: Mapping[str, Sequence[str]],
+                  references: ReferenceStreams, plan: _Plan, out: _Rows) -> None:
+    """Extract statistics once per system for one metric and derive every number."""
+    obj, fast = _metric_object(spec, references)
+    sent_obj = spec.instantiate(references=None, sentence=True)
+    sent_obj.num_refs = obj.num_refs
+    conf = plan.confidence
+    corpus_sig = _signature(obj, **({"bs": conf.samples, "seed": str(conf.seed)} if conf
+                                    else {}))
+    doc_sig, seg_sig = _signature(obj), _signature(sent_obj)
+    arrays: dict[str, np.ndarray] = {}
+    scores: dict[str, float] = {}
+    ci: dict[str, tuple[float, float, float, float]] = {}
+    boot: dict[str, np.ndarray] = {}
+    verbose: dict[str, str] = {}
+    for system in plan.systems:
+        rows = fast.statistics(hypotheses[system]) if fast is not None \
+            else obj._extract_corpus_statistics(hypotheses[system], None)
+        arrays[system] = np.array(rows)
+        result = obj._aggregate_and_compute([list(r) for r in rows])
+        scores[system], verbose[system] = float(result.score), getattr(result, "_verbose", "")
+        out.documents.extend(DocumentScore(system, spec.name, label, score, size, doc_sig)
+                             for label, score, size in _grouped(obj, rows, plan.documents))
+        for grouping, members in plan.groupings.items():
+            out.groups.extend(GroupScore(system, spec.name, grouping, label, score, size,
+                                         doc_sig)
+                              for label, score, size in _grouped(obj, rows, members))
+        out.segments.extend(
+            SegmentScore(system, spec.name, str(plan.doc_ids[i]), str(plan.seg_ids[i]),
+                         float(sent_obj._compute_score_from_stats(list(row)).score), seg_sig)
+            for i, row in enumerate(rows))
+        if plan.seg_idxs is not None:
+            boot[system] = scores_from_sums(obj, resampled_sums(arrays[system], plan.seg_idxs))
+            ci[system] = estimate_ci(boot[system])
+        elif plan.doc_idxs is not None:
+            doc_stats = np.stack([arrays[system][idx].sum(0) for idx in plan.documents.values()])
+            ci[system] = estimate_ci(scores_from_sums(
+                obj, group_resampled_sums(doc_stats, plan.doc_idxs)))
+    clusters: dict[str, int] = {}
+    sig = plan.significance
+    if sig and len(plan.systems) > 1:
+        p_values = _pairwise(spec, obj, plan.systems, arrays, scores, boot, plan.seg_idxs,
+                             conf, sig, out.pairwise)
+        clusters = rank_clusters(scores, p_values, higher_is_better=spec.higher_is_better,
+                                 alpha=sig.alpha)
+    elif sig:
+        clusters = {plan.systems[0]: 1}
+    for system in plan.systems:
+        low, high, mean, half = ci.get(system, (None, None, None, None))
+        out.corpus.append(CorpusScore(system, spec.name, scores[system], corpus_sig,
+                                      verbose[system], low, high, mean, half,
+                                      conf.unit if conf else None, clusters.get(system)))
 
 
 def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
