@@ -18,6 +18,18 @@ def tiny_marian(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_marian_multi(tmp_path_factory) -> Path:
+    """A Marian model whose vocabulary has >>eng<< and >>cmn_Hans<< target tokens."""
+    return tiny_models.build_marian(tmp_path_factory.mktemp("tiny") / "marian-multi",
+                                    target_codes=("eng", "cmn_Hans"))
+
+
+@pytest.fixture(scope="session")
+def tiny_t5(tmp_path_factory) -> Path:
+    return tiny_models.build_t5(tmp_path_factory.mktemp("tiny") / "t5")
+
+
+@pytest.fixture(scope="session")
 def tiny_nllb(tmp_path_factory) -> Path:
     return tiny_models.build_nllb(tmp_path_factory.mktemp("tiny") / "nllb")
 

@@ -33,7 +33,7 @@ SOURCES = [
     "文件里",
     "测试",
 ]
-FAMILIES = ["marian", "nllb", "m2m100", "mbart50"]
+FAMILIES = ["marian", "nllb", "m2m100", "mbart50", "t5", "marian_multi"]
 
 
 def make(path, src="zh", tgt="en", **options) -> HFSeq2SeqSystem:
@@ -138,6 +138,34 @@ def test_code_overrides(tiny_seq2seq, options, src_token, bos_token):
 def test_unknown_code_is_a_config_error(tiny_seq2seq, options):
     with pytest.raises(ConfigError, match="not in the"):
         make(tiny_seq2seq, **options).translate(["好"])
+
+
+@pytest.mark.parametrize(
+    ("tiny_seq2seq", "src", "tgt", "family", "first_token"),
+    [
+        ("t5", "zh", "en", "t5", "<2en>"),  # MADLAD-400: <2xx> target token first
+        ("t5", "en", "zh", "t5", "<2zh>"),
+        ("marian_multi", "zh", "en", "marian", ">>eng<<"),
+        ("marian_multi", "en", "zh", "marian", ">>cmn_Hans<<"),
+    ],
+    indirect=["tiny_seq2seq"],
+)
+def test_target_token_prefix(tiny_seq2seq, src, tgt, family, first_token):
+    system = make(tiny_seq2seq, src=src, tgt=tgt)
+    recorder = spy(system)
+    out = system.translate(["我们今天去北京。", "好"])
+    tok = AutoTokenizer.from_pretrained(str(tiny_seq2seq))
+    token_id = tok.convert_tokens_to_ids(first_token)
+    assert token_id != tok.unk_token_id
+    call = recorder.calls[0]
+    assert system.setup.family == family and "forced_bos_token_id" not in call
+    assert call["input_ids"][:, 0].tolist() == [token_id, token_id]
+    assert all(first_token not in o for o in out)
+
+
+def test_marian_target_without_token_is_a_config_error(tiny_marian_multi):
+    with pytest.raises(ConfigError, match=r"available: >>eng<<, >>cmn_Hans<<"):
+        make(tiny_marian_multi, tgt="fr").translate(["好"])
 
 
 def test_prefix_is_prepended(tiny_marian):

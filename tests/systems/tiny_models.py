@@ -125,8 +125,12 @@ def _seq2seq_dims(vocab_size: int, pad: int, eos: int, start: int) -> dict:
     )
 
 
-def build_marian(out_dir: Path) -> Path:
-    """A Marian zh→en model with a shared SentencePiece vocabulary (``vocab.json``)."""
+def build_marian(out_dir: Path, *, target_codes: tuple[str, ...] = ()) -> Path:
+    """A Marian zh→en model with a shared SentencePiece vocabulary (``vocab.json``).
+
+    ``target_codes`` (e.g. ``("eng", "cmn_Hans")``) adds ``>>code<<`` tokens, as in
+    Marian models with several target languages.
+    """
     from transformers import MarianConfig, MarianMTModel, MarianTokenizer
 
     out_dir = Path(out_dir)
@@ -138,6 +142,8 @@ def build_marian(out_dir: Path) -> Path:
     vocab = {"</s>": 0, "<unk>": 1}
     for i in range(proc.get_piece_size()):
         vocab.setdefault(proc.id_to_piece(i), len(vocab))
+    for code in target_codes:
+        vocab[f">>{code}<<"] = len(vocab)
     vocab["<pad>"] = len(vocab)
     vocab_file = work / "vocab.json"
     vocab_file.write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -229,6 +235,30 @@ def build_mbart50(out_dir: Path) -> Path:
     _seed()
     config = MBartConfig(**_seq2seq_dims(len(tokenizer), 1, 2, 2), scale_embedding=True)
     model = MBartForConditionalGeneration(config)
+    return _save(model, tokenizer, out_dir)
+
+
+def build_t5(out_dir: Path) -> Path:
+    """A T5 model with MADLAD-400-style ``<2xx>`` target-language tokens."""
+    from transformers import T5Config, T5ForConditionalGeneration, T5Tokenizer
+
+    out_dir = Path(out_dir)
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), ("▁", -2.0)]
+    for ch in _chars():
+        pieces.append((ch, -3.0))
+        pieces.append(("▁" + ch, -3.5))
+    tokenizer = T5Tokenizer(
+        vocab=pieces, extra_ids=0, additional_special_tokens=["<2en>", "<2zh>", "<2fr>"],
+        model_max_length=64,
+    )
+    _seed()
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=D_MODEL, d_kv=8, d_ff=32, num_layers=1,
+        num_decoder_layers=1, num_heads=2, relative_attention_num_buckets=8,
+        dropout_rate=0.0, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        tie_word_embeddings=False,
+    )
+    model = T5ForConditionalGeneration(config)
     return _save(model, tokenizer, out_dir)
 
 
