@@ -241,17 +241,33 @@ class HFCausalSystem(Translator):
                 messages.append({"role": "assistant", "content": example.target})
             messages.append({"role": "user", "content": self._user_text(source)})
             try:
-                return self.tokenizer.apply_chat_template(
-                    messages, tokenize=False, add_generation_prompt=True
-                )
-            except Exception as exc:  # noqa: BLE001  (jinja raises its own error types)
-                raise TranslationError(
-                    f"system {self.name!r}: chat template of {cfg.model!r} failed: {exc}"
-                ) from exc
+                return self._apply_template(messages)
+            except TranslationError:
+                if not cfg.system_prompt:
+                    raise
+            # Some templates (Gemma, Mistral) reject a system turn: put it in the first user turn.
+            merged = [dict(m) for m in messages[1:]]
+            merged[0]["content"] = f"{cfg.system_prompt}\n\n{merged[0]['content']}"
+            notice = (f"system {self.name!r}: the chat template of {cfg.model!r} rejects a system "
+                      "turn; system_prompt is prepended to the first user turn")
+            if notice not in self.warnings:
+                LOG.warning(notice)
+                self.warnings.append(notice)
+            return self._apply_template(merged)
         parts = [cfg.system_prompt] if cfg.system_prompt else []
         parts += [f"{self._user_text(ex.source)}\n{ex.target}" for ex in cfg.few_shot]
         parts.append(self._user_text(source))
         return "\n\n".join(parts) + "\n"
+
+    def _apply_template(self, messages: list[dict[str, str]]) -> str:
+        try:
+            return self.tokenizer.apply_chat_template(
+                messages, tokenize=False, add_generation_prompt=True
+            )
+        except Exception as exc:  # noqa: BLE001  (jinja raises its own error types)
+            raise TranslationError(
+                f"system {self.name!r}: chat template of {self.config.model!r} failed: {exc}"
+            ) from exc
 
     def _encode(self, prompts: list[str]) -> Any:
         # A chat template already holds BOS and role markers; a plain prompt needs the specials.

@@ -100,6 +100,25 @@ def test_plain_prompt_without_chat_template(tiny_qwen2_plain, options, expected)
     assert system.render_prompt("好") == expected
 
 
+NO_SYSTEM_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'system' %}{{ raise_exception('System role not supported') }}"
+    "{% endif %}"
+    "<turn>{{ message['role'] }}: {{ message['content'] }}</turn>"
+    "{% endfor %}{% if add_generation_prompt %}<turn>assistant: {% endif %}"
+)
+
+
+def test_system_prompt_folds_into_user_turn_when_template_rejects_it(tiny_qwen2):
+    system = make(tiny_qwen2, system_prompt="Be literal.", prompt="{source}")
+    system.tokenizer.chat_template = NO_SYSTEM_TEMPLATE
+    assert system.render_prompt("好") == "<turn>user: Be literal.\n\n好</turn><turn>assistant: "
+    assert any("rejects a system turn" in w for w in system.describe()["warnings"])
+    plain = make(tiny_qwen2, prompt="{source}")
+    plain.tokenizer.chat_template = NO_SYSTEM_TEMPLATE
+    assert plain.render_prompt("好") == "<turn>user: 好</turn><turn>assistant: "
+
+
 def test_chat_template_required_but_missing(tiny_qwen2_plain):
     from evalmt.errors import TranslationError
 
