@@ -279,7 +279,8 @@ class HFCausalSystem(Translator):
 
     def num_tokens(self, text: str) -> int:
         """Tokens of the source text alone (the prompt around it is a fixed overhead)."""
-        return max(1, len(self.tokenizer(text, add_special_tokens=False)["input_ids"]))
+        ids = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        return max(1, len(ids))
 
     @property
     def max_input_tokens(self) -> int:  # type: ignore[override]

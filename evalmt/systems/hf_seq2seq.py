@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from importlib.util import find_spec
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PositiveInt
@@ -243,7 +244,8 @@ class HFSeq2SeqSystem(Translator):
 
     def num_tokens(self, text: str) -> int:
         """Tokens the encoder sees for ``text`` (prefix and special tokens included)."""
-        return len(self.tokenizer(self.setup.prefix + text)["input_ids"])
+        # verbose=False: measuring an over-long segment before chunking is expected here
+        return len(self.tokenizer(self.setup.prefix + text, verbose=False)["input_ids"])
 
     def fingerprint_extra(self) -> dict[str, Any]:
         """Checkpoint identity, family, language codes, prefix, forced BOS and dtype."""
@@ -256,6 +258,8 @@ class HFSeq2SeqSystem(Translator):
             "prefix": setup.prefix,
             "forced_bos_token_id": setup.forced_bos_token_id,
             "dtype": self.dtype,
+            # MarianTokenizer normalises punctuation only when sacremoses is installed.
+            "sacremoses": setup.family == "marian" and find_spec("sacremoses") is not None,
         }
 
     def _limit(self, n_input: int) -> int:
@@ -295,7 +299,7 @@ class HFSeq2SeqSystem(Translator):
         tokenizer, setup, model = self.tokenizer, self.setup, self.model
         texts = [setup.prefix + batch[i] for i in todo]
         limit = self.max_input_tokens
-        lengths = [len(ids) for ids in tokenizer(texts)["input_ids"]]
+        lengths = [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
         over = sum(n > limit for n in lengths)
         if over:
             self.stats["truncated_inputs"] += over
