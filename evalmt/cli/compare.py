@@ -1,0 +1,75 @@
+"""Sub-command ``evalmt compare RUN_DIR...``: one leaderboard from several finished runs.
+
+Reads the runs' ``manifest.json`` and score tables (nothing is re-scored),
+refuses runs on different test data or with different metric signatures
+unless ``--allow-mismatch``, and with ``--diff A B`` lists the documents on
+which two systems disagree most. See docs/report.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _top(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``compare`` sub-command."""
+    parser = subparsers.add_parser(
+        "compare", help="leaderboard of several finished runs, or per-document diffs",
+        description="Merge the systems of finished runs on the same test set into one table "
+                    "(score, 95%% CI, rank cluster, signatures). With --diff A B, list the "
+                    "documents where systems A and B disagree most (A, B: SYSTEM or "
+                    "RUN:SYSTEM). Exit codes: 0 done, 2 unreadable or mismatched runs.")
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")
+    parser.add_argument("--metric", help="sort / diff by this metric (display name, e.g. "
+                                         "BLEU, chrF2); default: the first metric")
+    parser.add_argument("--format", choices=("md", "tex", "csv", "json"), default="md",
+                        help="output format (default: md)")
+    parser.add_argument("--dataset", help="data set name, for runs with several")
+    parser.add_argument("--allow-mismatch", action="store_true",
+                        help="compare runs on different data or signatures; marks the rows")
+    parser.add_argument("--diff", nargs=2, metavar=("A", "B"),
+                        help="per-document deltas B - A between two systems")
+    parser.add_argument("--top", type=_top, default=20,
+                        help="with --diff: show this many documents (0 = all; default 20)")
+    parser.add_argument("-o", "--output", help="write to this file instead of stdout")
+    parser.set_defaults(func=compare_command)
+
+
+def compare_command(args: argparse.Namespace) -> int:
+    """Print (or write) the leaderboard or the document diff."""
+    from pathlib import Path
+
+    from evalmt.report.compare import (
+        build_leaderboard,
+        document_diff,
+        load_run,
+        render_diff,
+        render_leaderboard,
+    )
+
+    runs = [load_run(path, dataset=args.dataset) for path in args.runs]
+    if args.diff:
+        diff = document_diff(runs, *args.diff, metric=args.metric,
+                             allow_mismatch=args.allow_mismatch)
+        text = render_diff(diff, args.format, top=args.top or None)
+    else:
+        board = build_leaderboard(runs, metric=args.metric, allow_mismatch=args.allow_mismatch)
+        text = render_leaderboard(board, args.format)
+    if args.output:
+        from evalmt.report.tables import atomic_write_text
+
+        atomic_write_text(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+    return 0
