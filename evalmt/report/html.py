@@ -1,0 +1,182 @@
+r"""The self-contained ``report.html`` of a run folder.
+
+``write_html_report(run_dir)`` reads what a finished run wrote
+(``manifest.json``, ``scores.json``, ``documents.csv``, ``segments.csv``,
+``significance.csv``, ``hypotheses/<system>.jsonl``), packs it into one JSON
+payload and renders ``report_template.html`` with ``report.css`` and
+``report.js`` inlined: no network, no CDN. The payload sits in a
+``<script type="application/json">`` block; ``<``, ``>``, ``&`` and the JS line
+separators are written as ``\uXXXX`` escapes, so no text in a segment can
+close the block. Nothing is re-scored. The page (plain JavaScript) draws the
+summary table, a systems × documents heatmap per metric on a canvas, the
+worst documents per system, a paginated segment viewer with word-level
+differences against the reference, and the manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from evalmt.errors import DataError
+from evalmt.report.compare import dataset_folder, read_manifest
+from evalmt.report.run_dir import MANIFEST
+
+REPORT = "report.html"
+#: Segment scores are kept to this many decimals in the page (the CSVs keep full precision).
+DECIMALS = 4
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+            "\u2029": "\\u2029"}
+
+
+def embed_json(payload: Any) -> str:
+    """Serialise ``payload`` as JSON that is safe inside a ``<script>`` element."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+
+
+def _round(value: Any) -> float | None:
+    if value in (None, ""):
+        return None
+    number = float(value)
+    return round(number, DECIMALS) if number == number else None  # NaN → null
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return list(csv.DictReader(fh))
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: unreadable table: {exc}") from exc
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except ValueError as exc:
+                        raise DataError(f"{path}:{number}: invalid JSON: {exc}") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable hypotheses: {exc.strerror or exc}") from exc
+    return rows
+
+
+def _hypotheses_path(run_path: Path, folder: Path, manifest: Mapping[str, Any],
+                     dataset: str, system: str) -> Path:
+    entry = manifest.get("results", {}).get(dataset, {}).get(system, {})
+    if entry.get("hypotheses"):
+        return run_path / entry["hypotheses"]
+    from evalmt.config import safe_name
+
+    return folder / "hypotheses" / f"{safe_name(system)}.jsonl"
+
+
+def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+    """Pack one data set's scores, documents and segments into column-wise JSON-ready lists."""
+    folder = dataset_folder(run_path, manifest, dataset)
+    scores_path = folder / "scores.json"
+    try:
+        scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{scores_path}: unreadable score table: {exc}") from exc
+    systems, metrics = list(scores["systems"]), list(scores["metrics"])
+    from evalmt.report.compare import higher_is_better
+
+    segments: dict[str, Any] = {"doc": [], "id": [], "src": [], "ref": [], "hyp": {}}
+    keys: dict[tuple[str, str], int] = {}
+    doc_ids: list[str] = []
+    for system in systems:
+        rows = _read_jsonl(_hypotheses_path(run_path, folder, manifest, dataset, system))
+        if not keys:
+            for row in rows:
+                if row["doc_id"] not in doc_ids:
+                    doc_ids.append(row["doc_id"])
+                keys[(row["doc_id"], str(row["seg_id"]))] = len(keys)
+                segments["doc"].append(len(doc_ids) - 1)
+                segments["id"].append(str(row["seg_id"]))
+                segments["src"].append(row.get("src") or "")
+                refs = row.get("refs") or [row.get("ref")]
+                segments["ref"].append(refs[0] or "")
+        hyps = [""] * len(keys)
+        for row in rows:
+            index = keys.get((row["doc_id"], str(row["seg_id"])))
+            if index is None:
+                raise DataError(f"hypotheses of {system!r} in {folder}: segment "
+                                f"{row['doc_id']}/{row['seg_id']} is not in the test set")
+            hyps[index] = row.get("hyp") or ""
+        segments["hyp"][system] = hyps
+    doc_index = {d: i for i, d in enumerate(doc_ids)}
+    doc_scores = {m: {s: [None] * len(doc_ids) for s in systems} for m in metrics}
+    doc_sizes = [0] * len(doc_ids)
+    for row in _read_csv(folder / "documents.csv"):
+        i = doc_index.get(row["doc_id"])
+        if i is not None and row["metric"] in doc_scores and row["system"] in systems:
+            doc_scores[row["metric"]][row["system"]][i] = _round(row["score"])
+            doc_sizes[i] = int(row["num_segments"])
+    seg_scores = {m: {s: [None] * len(keys) for s in systems} for m in metrics}
+    for row in _read_csv(folder / "segments.csv"):
+        i = keys.get((row["doc_id"], row["seg_id"]))
+        if i is not None and row["metric"] in seg_scores and row["system"] in systems:
+            seg_scores[row["metric"]][row["system"]][i] = _round(row["score"])
+    segments["scores"] = seg_scores
+    entry = manifest["datasets"][dataset]
+    return {
+        "name": dataset, "src_lang": entry.get("src_lang"), "tgt_lang": entry.get("tgt_lang"),
+        "systems": systems, "metrics": metrics,
+        "higher": [higher_is_better(m) for m in metrics],
+        "scores": scores.get("scores", []), "hygiene": scores.get("hygiene", []),
+        "notes": scores.get("notes", []),
+        "significance": _read_csv(folder / "significance.csv"),
+        "docs": {"ids": doc_ids, "segments": doc_sizes, "scores": doc_scores},
+        "segments": segments,
+    }
+
+
+def report_payload(run_dir: str | Path) -> dict[str, Any]:
+    """Everything the page shows, read from a finished run folder."""
+    run_path = Path(run_dir)
+    manifest = read_manifest(run_path)
+    datasets = [dataset_payload(run_path, manifest, name) for name in manifest["datasets"]]
+    return {"run": manifest.get("run") or run_path.name, "manifest": manifest,
+            "datasets": datasets}
+
+
+def _asset(name: str) -> str:
+    return resources.files("evalmt.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def render_html(payload: Mapping[str, Any]) -> str:
+    """Render the page: template with CSS, JS and the escaped JSON payload inlined."""
+    page = _asset("report_template.html")
+    parts = {"{{title}}": html.escape(f"evalmt report: {payload.get('run', '')}"),
+             "{{css}}": _asset("report.css"), "{{js}}": _asset("report.js")}
+    for marker, text in parts.items():
+        page = page.replace(marker, text)
+    head, marker, tail = page.partition("{{data}}")  # the data goes in last and untouched
+    if not marker:
+        raise DataError("report_template.html: no {{data}} marker")
+    return head + embed_json(payload) + tail
+
+
+def write_html_report(run_dir: str | Path, *, output: str | Path | None = None) -> Path:
+    """Write ``report.html`` into a finished run folder (or to ``output``); return its path."""
+    from evalmt.report.tables import atomic_write_text
+
+    run_path = Path(run_dir)
+    if not (run_path / MANIFEST).is_file():
+        raise DataError(f"{run_path}: no {MANIFEST}; not an evalmt run folder")
+    target = Path(output) if output else run_path / REPORT
+    atomic_write_text(target, render_html(report_payload(run_path)))
+    target.chmod(0o644)  # a page to share; the temporary file it came from was private
+    return target
