@@ -186,6 +186,9 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     manifest.update(status="complete", finished=now())
     manifest.pop("error", None)
     path = write_manifest(run_dir, manifest)
+    from evalmt.report.html import write_html_report  # reads the finished folder back
+
+    write_html_report(run_dir.path)
     return RunResult(run_dir.path, path, results, tuple(manifest["warnings"]))
 
 
