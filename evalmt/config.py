@@ -181,7 +181,11 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> RunConfig:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"{source}: config file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}:{line}: invalid UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
+                          "save the config as UTF-8") from exc
+    except OSError as exc:
         raise ConfigError(f"{source}: cannot read config: {exc}") from exc
     raw = parse_yaml(text, source)
     raw = apply_overrides(raw, list(overrides), source=source)
@@ -200,11 +204,47 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{where}: invalid YAML: {problem}") from exc
+    except RecursionError as exc:  # the YAML composer recurses once per nesting level
+        raise ConfigError(f"{source}: invalid YAML: nested deeper than Python can parse") from exc
     if raw is None:
         raise ConfigError(f"{source}: config is empty")
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: config must be a mapping of keys, got {type(raw).__name__}")
+    _check_shape(raw, source)
     return raw
+
+
+#: Limits on a loaded config, so hostile YAML cannot hang or crash the loader: nesting
+#: depth, and values counted after expanding aliases (nine nested anchors of nine
+#: aliases each expand to 9**9 values from a few hundred bytes: an "alias bomb").
+MAX_DEPTH = 50
+MAX_VALUES = 100_000
+
+
+def _check_shape(raw: Any, source: str) -> None:
+    """Refuse recursive aliases, nesting deeper than MAX_DEPTH and over MAX_VALUES values."""
+    sizes: dict[int, int] = {}  # id -> expanded size; -1 while being counted (cycle check)
+
+    def size(value: Any, depth: int) -> int:
+        if not isinstance(value, dict | list):
+            return 1
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}: invalid YAML: nested deeper than {MAX_DEPTH} levels")
+        known = sizes.get(id(value))
+        if known == -1:
+            raise ConfigError(f"{source}: invalid YAML: an alias refers to itself (recursive)")
+        if known is not None:
+            return known
+        sizes[id(value)] = -1
+        total = 1 + sum(size(v, depth + 1)
+                        for v in (value.values() if isinstance(value, dict) else value))
+        if total > MAX_VALUES:
+            raise ConfigError(f"{source}: invalid YAML: more than {MAX_VALUES} values once "
+                              "aliases are expanded")
+        sizes[id(value)] = total
+        return total
+
+    size(raw, 0)
 
 
 def validate_config(raw: dict[str, Any], *, source: str = "<config>",
