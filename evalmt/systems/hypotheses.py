@@ -105,7 +105,12 @@ class HypothesesSystem(Translator):
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
-            raise DataError(f"{self.path}:{line}: invalid UTF-8") from exc
+            hint = " (UTF-16 byte-order mark; convert it to UTF-8)" \
+                if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ""
+            raise DataError(f"{self.path}:{line}: invalid UTF-8{hint}") from exc
+        if "\x00" in text:
+            line = text[: text.index("\x00")].count("\n") + 1
+            raise DataError(f"{self.path}:{line}: NUL byte; this is not a text file")
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def _from_lines(self, text: str, segments: Sequence[Segment]) -> list[str]:
