@@ -22,6 +22,7 @@ import hashlib
 import logging
 import math
 import string
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
@@ -110,8 +111,12 @@ class HFCausalSystem(Translator):
     config_model: ClassVar[type[SystemConfig]] = HFCausalConfig
     config: HFCausalConfig
 
-    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
+    def __init__(
+        self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
+    ) -> None:
         super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+        #: Folder that a relative ``model:`` path is resolved against (the config's folder).
+        self.base_dir = Path(base_dir) if base_dir is not None else None
         self.warnings: list[str] = []
         if self.config.trust_remote_code:
             self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
@@ -133,7 +138,8 @@ class HFCausalSystem(Translator):
         """Identity of the checkpoint (resolved commit or local file hashes)."""
         if self._source is None:
             self._source = hf_common.resolve_source(
-                self.config.model, self.config.revision, key=f"system {self.name!r}: model"
+                self.config.model, self.config.revision, key=f"system {self.name!r}: model",
+                base_dir=self.base_dir,
             )
         return self._source
 

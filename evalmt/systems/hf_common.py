@@ -110,14 +110,24 @@ def _looks_like_path(model: str) -> bool:
     return model.startswith((".", "/", "~")) or "\\" in model or model.count("/") > 1
 
 
-def resolve_source(model: str, revision: str | None, *, key: str = "model") -> ModelSource:
+def _local_dir(model: str, base_dir: Path | None) -> Path | None:
+    """Return the folder ``model`` names (relative: ``base_dir`` first, then the cwd), if any."""
+    path = Path(model).expanduser()
+    candidates = [path] if path.is_absolute() or base_dir is None else [base_dir / path, path]
+    return next((c for c in candidates if c.is_dir()), None)
+
+
+def resolve_source(
+    model: str, revision: str | None, *, key: str = "model", base_dir: Path | None = None
+) -> ModelSource:
     """Identify ``model`` (a local directory or a hub id) without loading its weights.
 
-    A local directory is hashed file by file. A hub id is resolved to the commit
-    that ``config.json`` comes from (works offline when the files are cached).
+    A local directory (relative paths: against ``base_dir``, the config's folder,
+    then the current directory) is hashed file by file. A hub id is resolved to
+    the commit that ``config.json`` comes from (works offline when cached).
     """
-    path = Path(model).expanduser()
-    if path.is_dir():
+    path = _local_dir(model, base_dir)
+    if path is not None:
         if revision is not None:
             raise ConfigError(f"{key}: 'revision' applies to hub ids, not to local path {model!r}")
         hashes = {

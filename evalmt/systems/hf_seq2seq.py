@@ -22,6 +22,7 @@ import logging
 import math
 from dataclasses import dataclass
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field, PositiveInt
@@ -94,8 +95,12 @@ class HFSeq2SeqSystem(Translator):
     config_model: ClassVar[type[SystemConfig]] = HFSeq2SeqConfig
     config: HFSeq2SeqConfig
 
-    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
+    def __init__(
+        self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
+    ) -> None:
         super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+        #: Folder that a relative ``model:`` path is resolved against (the config's folder).
+        self.base_dir = Path(base_dir) if base_dir is not None else None
         self.warnings: list[str] = []
         if self.config.trust_remote_code:
             self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
@@ -118,7 +123,8 @@ class HFSeq2SeqSystem(Translator):
         """Identity of the checkpoint (resolved commit or local file hashes)."""
         if self._source is None:
             self._source = hf_common.resolve_source(
-                self.config.model, self.config.revision, key=self._key("model")
+                self.config.model, self.config.revision, key=self._key("model"),
+                base_dir=self.base_dir,
             )
         return self._source
 
@@ -298,7 +304,10 @@ class HFSeq2SeqSystem(Translator):
 
         tokenizer, setup, model = self.tokenizer, self.setup, self.model
         texts = [setup.prefix + batch[i] for i in todo]
-        limit = self.max_input_tokens
+        # A configured max_input_tokens above the model's own limit would overflow its
+        # position table: never feed more than the model takes.
+        limit = min(self.max_input_tokens,
+                    hf_common.input_limit(tokenizer, self._hf_config, cap=1 << 20))
         lengths = [len(ids) for ids in tokenizer(texts, verbose=False)["input_ids"]]
         over = sum(n > limit for n in lengths)
         if over:

@@ -480,3 +480,22 @@ def test_hub_id_resolves_to_the_cached_commit_offline(tiny_nllb, tmp_path, monke
 def test_revision_on_a_local_path_is_a_config_error(tiny_nllb):
     with pytest.raises(ConfigError, match="revision"):
         make(tiny_nllb, revision="main").fingerprint()
+
+
+def test_relative_model_path_resolves_against_the_config_folder(tiny_marian, monkeypatch,
+                                                                tmp_path):
+    monkeypatch.chdir(tmp_path)  # the folder is not reachable from the cwd
+    config = HFSeq2SeqConfig(name="rel", model=tiny_marian.name, num_beams=1, max_new_tokens=8,
+                             device="cpu")
+    system = HFSeq2SeqSystem(config, src_lang="zh", tgt_lang="en", base_dir=tiny_marian.parent)
+    assert system.source.local and system.source.model == str(tiny_marian)
+    assert system.translate(["好"]) == make(tiny_marian).translate(["好"])
+
+
+def test_configured_input_limit_never_exceeds_the_model(tiny_marian):
+    system = make(tiny_marian, max_input_tokens=500)  # positions: 64
+    assert system.max_input_tokens == 500
+    recorder = spy(system)
+    system.translate(["".join(SOURCES) * 3])
+    assert recorder.calls[0]["input_ids"].shape[1] == 64
+    assert system.truncated_inputs == 1
