@@ -1,0 +1,119 @@
+"""report.html of the demo run in a real headless Chromium (Debian ``chromium`` + chromedriver).
+
+``EVALMT_DOCS_SCREENSHOT=1`` also copies the screenshot to
+docs/report-screenshot.png. Not skipped when the browser is missing: the test fails and says what to
+install (``.ci/run`` installs both). No network: the page is opened from a
+file URL and Chromium's background services are switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--window-size=1280,1600")
+DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "report-screenshot.png"
+
+
+def _binary(*names: str) -> str:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"{' or '.join(names)} not found: install Debian's chromium and "
+                "chromium-driver (apt-get install chromium chromium-driver), as .ci/run does")
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory) -> Path:
+    from evalmt.config import load_config
+    from evalmt.runner import RunOptions, run
+
+    out = tmp_path_factory.mktemp("demo")
+    config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
+                         overrides=[f"output={out}"])
+    return run(config, RunOptions(progress=False)).run_dir / "report.html"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium is not installed: pip install -e '.[dev]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = _binary("chromium", "chromium-browser")
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(_binary("chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _column(driver, table_id: str, index: int) -> list[str]:
+    cells = driver.find_elements("css selector", f"#{table_id} tbody tr td:nth-child({index})")
+    return [c.text for c in cells]
+
+
+def test_demo_report_in_headless_chromium(demo_report, browser, tmp_path):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(demo_report.as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+
+    # summary table: one row per system, metrics as columns, sorted by a header click
+    headers = [th.text for th in browser.find_elements("css selector", "#summary-table th")]
+    assert headers == ["system", "BLEU", "chrF2", "chrF2++", "TER"]
+    before = _column(browser, "summary-table", 1)
+    assert before == ["dictionary-gloss", "copy-source"]  # the run's own order
+    browser.find_element("css selector", "#summary-table th[data-col='0']").click()
+    assert _column(browser, "summary-table", 1) == ["copy-source", "dictionary-gloss"]
+    browser.find_element("css selector", "#summary-table th[data-col='4']").click()  # TER
+    assert _column(browser, "summary-table", 1) == ["dictionary-gloss", "copy-source"]
+
+    # chart: one drawn canvas per metric, systems × documents cells
+    canvases = browser.find_elements("css selector", "#chart-panels canvas")
+    assert [c.get_attribute("data-metric") for c in canvases] == headers[1:]
+    assert all(c.get_attribute("data-cells") == "2" for c in canvases)  # 2 systems × 1 doc
+    drawn = browser.execute_script(
+        "var c = arguments[0], d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "var n = 0; for (var i = 3; i < d.length; i += 4) if (d[i]) n++; return n;", canvases[0])
+    assert drawn > 1000
+
+    # segment viewer: source, reference and both outputs for each of the 3 segments
+    segs = browser.find_elements("css selector", "#segment-viewer .seg")
+    assert len(segs) == 3
+    cells = segs[0].find_elements("css selector", ".seg-cell")
+    assert [c.get_attribute("class") for c in cells] == [
+        "seg-cell src", "seg-cell ref", "seg-cell hyp", "seg-cell hyp"]
+    assert cells[1].text.startswith("reference\nOn May 14")
+    assert segs[0].find_elements("css selector", ".hyp ins") \
+        and segs[0].find_elements("css selector", ".hyp del")
+    # a text filter narrows the segments
+    browser.find_element("id", "seg-text").send_keys("presided")
+    assert len(browser.find_elements("css selector", "#segment-viewer .seg")) == 1
+    assert browser.find_element("id", "seg-count").text == "1 of 3 segments"
+
+    # worst documents and the manifest
+    assert len(browser.find_elements("css selector", "#worst-lists .worst-system")) == 2
+    assert browser.find_elements("css selector", "#manifest-body details")
+
+    browser.execute_script("document.getElementById('seg-text').value = '';"
+                           "document.getElementById('seg-text').dispatchEvent(new Event('input'));"
+                           "window.scrollTo(0, 0);")
+    shot = tmp_path / "report.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    if os.environ.get("EVALMT_DOCS_SCREENSHOT"):  # refresh docs/report-screenshot.png on demand
+        shutil.copy(shot, DOCS_SCREENSHOT)
