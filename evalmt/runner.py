@@ -107,6 +107,10 @@ def read_datasets(config: RunConfig, *, limit: int | None = None) -> list[TestSe
             testset = testset.select_documents(limit)
         if testset.num_segments == 0:
             raise DataError(f"data set {data_cfg.name!r}: no segments to evaluate")
+        if testset.num_refs == 0:  # fail now, not after translating everything
+            files = ", ".join(testset.provenance) or "its input"
+            raise DataError(f"data set {data_cfg.name!r}: {files} holds no references to "
+                            "score against")
         testsets.append(testset)
     return testsets
 
