@@ -379,11 +379,11 @@ class HFCausalSystem(Translator):
                 "chat_template": self.uses_chat_template,
                 "rendered_prompt": self.render_prompt("{source}"),
                 "stop_tokens": self.tokenizer.convert_ids_to_tokens(list(self.stop_token_ids)),
-                "device": self._device,
+                "device": self._device or hf_common.resolve_device(self.config.device),
                 "dtype": self.dtype,
                 "max_input_tokens": self.max_input_tokens,
                 "cleanup": self.cleanup_counts.counts,  # live: final counts in the manifest
-                "warnings": list(self.warnings),
+                "warnings": self.warnings,  # live: warnings raised while loading land too
             }
         )
         return info

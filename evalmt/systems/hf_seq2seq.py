@@ -363,11 +363,11 @@ class HFSeq2SeqSystem(Translator):
                 "tgt_code": setup.tgt_code,
                 "prefix": setup.prefix,
                 "forced_bos_token_id": setup.forced_bos_token_id,
-                "device": self._device,
+                "device": self._device or hf_common.resolve_device(self.config.device),
                 "dtype": self.dtype,
                 "max_input_tokens": self.max_input_tokens,
                 "stats": self.stats,
-                "warnings": list(self.warnings),
+                "warnings": self.warnings,  # live: warnings raised while loading land too
             }
         )
         return info

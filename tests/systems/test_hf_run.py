@@ -63,6 +63,8 @@ def test_full_run_with_tiny_models(run_config, tmp_path):
                                                                     "eng_Latn")
     assert systems["mbart"]["directions"]["zh-en"]["tgt_code"] == "en_XX"
     assert systems["marian"]["directions"]["zh-en"]["family"] == "marian"
+    assert all(systems[n]["directions"]["zh-en"]["device"] == "cpu"
+               for n in ["marian", "nllb", "mbart", "llm"])
     llm = systems["llm"]["directions"]["zh-en"]
     assert llm["chat_template"] is True and llm["model_source"]["local"] is True
 
