@@ -16,7 +16,7 @@ import pytest
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1280,1600")
+                  "--disable-component-update", "--disable-sync", "--window-size=1200,1100")
 DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "report-screenshot.png"
 
 
