@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import logging
 import math
+import string
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from evalmt.errors import ConfigError, TranslationError
 from evalmt.systems import hf_common
@@ -59,6 +60,22 @@ class HFSeq2SeqConfig(SystemConfig):
     batch_tokens: PositiveInt = 4096
     max_input_tokens: PositiveInt | None = None
     trust_remote_code: bool = False
+
+    @field_validator("prefix")
+    @classmethod
+    def _check_prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise ValueError(f"prefix is not a valid template: {exc}") from exc
+        if fields - {"src_code", "tgt_code"}:
+            raise ValueError(
+                f"prefix uses unknown field(s) {sorted(fields - {'src_code', 'tgt_code'})}; "
+                "allowed: src_code, tgt_code (write {{ and }} for literal braces)"
+            )
+        return value
 
 
 #: Default input cap: NLLB and M2M100 accept 1024 positions but were trained on ≤512 tokens.
@@ -183,10 +200,11 @@ class HFSeq2SeqSystem(Translator):
                 + ", ".join(hf_common.FAMILIES)
             )
         src_code, tgt_code = cfg.src_code, cfg.tgt_code
-        if family in ("nllb", "m2m100", "mbart50", "t5"):
+        if family in ("nllb", "m2m100", "mbart50"):
             src_code = src_code or hf_common.language_code(
                 family, self.src_lang, key=self._key("src_code")
             )
+        if family in ("nllb", "m2m100", "mbart50", "t5"):
             tgt_code = tgt_code or hf_common.language_code(
                 family, self.tgt_lang, key=self._key("tgt_code")
             )

@@ -500,3 +500,17 @@ def test_configured_input_limit_never_exceeds_the_model(tiny_marian):
     system.translate(["".join(SOURCES) * 3])
     assert recorder.calls[0]["input_ids"].shape[1] == 64
     assert system.truncated_inputs == 1
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [("<2{lang}> ", "unknown field"), ("{tgt_code", "not a valid template")],
+)
+def test_prefix_validation(prefix, message):
+    with pytest.raises(ValidationError, match=message):
+        HFSeq2SeqConfig(name="x", model="m", prefix=prefix)
+
+
+def test_prefix_template_fields(tiny_t5):
+    system = make(tiny_t5, prefix="<2{tgt_code}> ", tgt="fr")
+    assert system.setup.prefix == "<2fr> " and system.setup.src_code is None
