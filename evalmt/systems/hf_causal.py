@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import string
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -84,15 +83,7 @@ class HFCausalConfig(SystemConfig):
     @field_validator("prompt")
     @classmethod
     def _check_prompt(cls, value: str) -> str:
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
-        except ValueError as exc:
-            raise ValueError(f"prompt is not a valid template: {exc}") from exc
-        unknown = fields - PROMPT_FIELDS
-        if unknown:
-            raise ValueError(
-                f"prompt uses unknown field(s) {sorted(unknown)}; allowed: {sorted(PROMPT_FIELDS)}"
-            )
+        fields = hf_common.check_template(value, what="prompt", allowed=PROMPT_FIELDS)
         if "source" not in fields:
             raise ValueError("prompt must contain {source}")
         return value

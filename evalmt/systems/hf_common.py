@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,21 @@ def resolve_source(
     return ModelSource(
         model=model, local=False, revision=revision, commit=match.group(1) if match else None
     )
+
+
+def check_template(value: str, *, what: str, allowed: frozenset[str]) -> set[str]:
+    """Return the ``{fields}`` of a ``str.format`` template; raise ``ValueError`` on others."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+    except ValueError as exc:
+        raise ValueError(f"{what} is not a valid template: {exc}") from exc
+    unknown = fields - allowed
+    if unknown:
+        raise ValueError(
+            f"{what} uses unknown field(s) {sorted(unknown)}; allowed: {sorted(allowed)} "
+            "(write {{ and }} for literal braces)"
+        )
+    return fields
 
 
 def remote_code_notice(system: str, model: str) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import string
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
@@ -64,17 +63,9 @@ class HFSeq2SeqConfig(SystemConfig):
     @field_validator("prefix")
     @classmethod
     def _check_prefix(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
-        except ValueError as exc:
-            raise ValueError(f"prefix is not a valid template: {exc}") from exc
-        if fields - {"src_code", "tgt_code"}:
-            raise ValueError(
-                f"prefix uses unknown field(s) {sorted(fields - {'src_code', 'tgt_code'})}; "
-                "allowed: src_code, tgt_code (write {{ and }} for literal braces)"
-            )
+        if value is not None:
+            hf_common.check_template(value, what="prefix",
+                                     allowed=frozenset({"src_code", "tgt_code"}))
         return value
 
 
