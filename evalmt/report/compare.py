@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,12 @@ def load_run(run_path: str | Path, *, dataset: str | None = None) -> RunScores:
                      signatures=signatures, scores=scores)
 
 
+def label_runs(runs: Sequence[RunScores]) -> list[RunScores]:
+    """Give runs that share a run name their folder path as label, so rows stay tellable."""
+    names = [r.run for r in runs]
+    return [replace(r, run=str(r.path)) if names.count(r.run) > 1 else r for r in runs]
+
+
 def _problems(runs: Sequence[RunScores]) -> dict[int, list[str]]:
     """Mismatches of each run against the first one: index → marks like ``data``, ``sig:BLEU``."""
     first = runs[0]
@@ -209,6 +215,7 @@ def build_leaderboard(runs: Sequence[RunScores], *, metric: str | None = None,
     """
     if not runs:
         raise DataError("compare: no run folders given")
+    runs = label_runs(runs)
     first = runs[0]
     problems = _problems(runs)
     notes = []
@@ -360,6 +367,7 @@ def document_diff(runs: Sequence[RunScores], system_a: str, system_b: str, *,
 
     Rows are sorted by the size of the disagreement, largest first.
     """
+    runs = label_runs(runs)
     run_a, name_a = resolve_system(runs, system_a)
     run_b, name_b = resolve_system(runs, system_b)
     pair = [run_a, run_b] if run_a is not run_b else [run_a]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import math
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -34,9 +35,24 @@ _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
             "\u2029": "\\u2029"}
 
 
+def _finite(value: Any) -> Any:
+    """Replace NaN and infinities (not JSON) by ``None``, recursively."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def embed_json(payload: Any) -> str:
-    """Serialise ``payload`` as JSON that is safe inside a ``<script>`` element."""
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """Serialise ``payload`` as JSON that is safe inside a ``<script>`` element.
+
+    NaN and infinite numbers become ``null``.
+    """
+    text = json.dumps(_finite(payload), ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
@@ -44,7 +60,7 @@ def _round(value: Any) -> float | None:
     if value in (None, ""):
         return None
     number = float(value)
-    return round(number, DECIMALS) if number == number else None  # NaN → null
+    return round(number, DECIMALS) if math.isfinite(number) else None
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:

@@ -270,3 +270,27 @@ def demo_run_dir(tmp_path_factory):
     config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
                          overrides=[f"output={out}"])
     return run(config, RunOptions(progress=False)).run_dir
+
+
+def test_runs_with_the_same_name_are_labelled_by_folder(tmp_path):
+    a = make_run(tmp_path / "one", "same", {"x": {"BLEU": 1.0, "TER": 1.0}}, docs={"x": {"d": 1.0}})
+    b = make_run(tmp_path / "two", "same", {"x": {"BLEU": 2.0, "TER": 1.0}}, docs={"x": {"d": 4.0}})
+    runs = [load_run(a), load_run(b)]
+    assert [r.run for r in build_leaderboard(runs).rows] == [str(b), str(a)]
+    diff = document_diff(runs, f"{a}:x", f"{b}:x")
+    assert (diff.system_a, diff.system_b, diff.rows[0].delta) == (f"{a}:x", f"{b}:x", 3.0)
+
+
+def test_run_with_several_datasets_needs_dataset(tmp_path):
+    path = tmp_path / "multi"
+    for k, name in enumerate(("news", "talks")):
+        make_run(path, name, {f"sys-{name}": {"BLEU": 10.0 + k, "TER": 1.0}})
+    manifest = {"status": "complete", "run": "multi",
+                "datasets": {n: {"folder": n, "content_sha256": "abc"} for n in ("news", "talks")}}
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(DataError, match="data sets news, talks; choose one with --dataset"):
+        load_run(path)
+    with pytest.raises(DataError, match="no data set 'films'"):
+        load_run(path, dataset="films")
+    talks = load_run(path, dataset="talks")
+    assert (talks.systems, talks.scores[("sys-talks", "BLEU")]["score"]) == (("sys-talks",), 11.0)

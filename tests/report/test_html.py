@@ -150,3 +150,24 @@ def test_every_run_writes_report_html(tmp_path):
     assert payload["run"] == "demo-zh-en"
     assert payload["datasets"][0]["systems"] == ["dictionary-gloss", "copy-source"]
     assert payload["manifest"]["status"] == "complete"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (float("nan"), None), (float("inf"), None), (-float("inf"), None), (1.5, 1.5), (0, 0),
+])
+def test_non_finite_numbers_become_null(value, expected):
+    assert json.loads(embed_json({"x": [value], "y": {"z": value}})) == \
+        {"x": [expected], "y": {"z": expected}}
+
+
+def test_nan_score_in_a_run_still_renders(tmp_path):
+    path = make_run(tmp_path)
+    scores = json.loads((path / "scores.json").read_text(encoding="utf-8"))
+    scores["scores"][0]["score"] = float("nan")
+    (path / "scores.json").write_text(json.dumps(scores), encoding="utf-8")  # writes NaN
+    with (path / "segments.csv").open("a", encoding="utf-8") as fh:
+        fh.write("a,BLEU,d2,1,nan,sig\n")
+    page = write_html_report(path).read_text(encoding="utf-8")
+    ds = json.loads(data_block(page))["datasets"][0]
+    assert ds["scores"][0]["score"] is None
+    assert ds["segments"]["scores"]["BLEU"]["a"][2] is None
