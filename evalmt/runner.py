@@ -143,7 +143,8 @@ def system_outputs(system: Translator, testset: TestSet, *, cache: Any,
         system, [s.src for s in segments], cache=cache,
         batch_tokens=getattr(system.config, "batch_tokens", None) or DEFAULT_BATCH_TOKENS,
         max_batch_size=getattr(system.config, "max_batch_size", None) or DEFAULT_MAX_BATCH_SIZE,
-        progress=progress, label=system.name)
+        progress=progress, label=system.name,
+        segment_ids=[f"{s.doc_id}:{s.seg_id}" for s in segments])
     return outcome.hypotheses, {"precomputed": False, **outcome.as_dict()}
 
 

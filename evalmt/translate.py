@@ -157,9 +157,11 @@ class _Progress:
             self._bar.close()
 
 
-def _describe_batch(system_name: str, texts: list[str], owners: list[list[int]]) -> str:
+def _describe_batch(system_name: str, texts: list[str], owners: list[list[int]],
+                    segment_ids: Sequence[str] | None = None) -> str:
     indices = sorted({i for owner in owners for i in owner})
-    shown = ", ".join(str(i) for i in indices[:10]) + (" …" if len(indices) > 10 else "")
+    names = [segment_ids[i] if segment_ids else str(i) for i in indices[:10]]
+    shown = ", ".join(names) + (" …" if len(indices) > 10 else "")
     preview = texts[0][:60] + ("…" if len(texts[0]) > 60 else "")
     return (f"system {system_name!r} failed on a batch of {len(texts)} piece(s) from segment(s) "
             f"[{shown}] (first source: {preview!r})")
@@ -215,14 +217,16 @@ def translate_segments(
     max_batch_size: int = 64,
     progress: bool = True,
     label: str | None = None,
+    segment_ids: Sequence[str] | None = None,
 ) -> TranslationOutcome:
     """Translate ``sources`` with ``system``: one output per source, in input order.
 
     ``cache`` (may be ``None``) is read before and written after every batch,
     under ``system.fingerprint()``. Empty or whitespace-only sources give
     ``""`` without a model call. Raises ``TranslationError`` naming the system
-    and the segment indices when the system fails (or returns the wrong number
-    of outputs); pieces translated before the failure stay in the cache.
+    and the segments (``segment_ids[i]`` when given, else index ``i``) when the
+    system fails (or returns the wrong number of outputs); pieces translated
+    before the failure stay in the cache.
     """
     started = time.perf_counter()
     name = label or getattr(system, "name", type(system).__name__)
@@ -267,7 +271,7 @@ def translate_segments(
                 outputs = system.translate(list(texts))
             except Exception as exc:
                 if not (is_out_of_memory(exc) and len(batch) > 1):
-                    where = _describe_batch(name, texts, [owners[t] for t in texts])
+                    where = _describe_batch(name, texts, [owners[t] for t in texts], segment_ids)
                     raise TranslationError(f"{where}: {type(exc).__name__}: {exc}") from exc
                 out_of_memory = True
             finally:
@@ -285,7 +289,7 @@ def translate_segments(
                     isinstance(o, str) for o in outputs):
                 got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
                        else type(outputs).__name__)
-                where = _describe_batch(name, texts, [owners[t] for t in texts])
+                where = _describe_batch(name, texts, [owners[t] for t in texts], segment_ids)
                 raise TranslationError(f"{where}: expected {len(texts)} strings, got {got}")
             pairs = list(zip(texts, outputs, strict=True))
             if cache is not None:
