@@ -1,6 +1,7 @@
 """Sub-command ``evalmt compare RUN_DIR...``: one leaderboard from several finished runs.
 
-Reads the runs' ``manifest.json`` and score tables (nothing is re-scored),
+Reads the runs' ``manifest.json`` and score tables (nothing is re-scored
+unless ``--significance``, which re-scores the stored outputs together),
 refuses runs on different test data or with different metric signatures
 unless ``--allow-mismatch``, and with ``--diff A B`` lists the documents on
 which two systems disagree most. See docs/report.md.
@@ -38,6 +39,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", help="data set name, for runs with several")
     parser.add_argument("--allow-mismatch", action="store_true",
                         help="compare runs on different data or signatures; marks the rows")
+    parser.add_argument("--significance", action="store_true",
+                        help="re-score the runs' stored outputs together so that CIs and rank "
+                             "clusters cover all systems of all runs (slower)")
     parser.add_argument("--diff", nargs=2, metavar=("A", "B"),
                         help="per-document deltas B - A between two systems")
     parser.add_argument("--top", type=_top, default=20,
@@ -63,6 +67,14 @@ def compare_command(args: argparse.Namespace) -> int:
         diff = document_diff(runs, *args.diff, metric=args.metric,
                              allow_mismatch=args.allow_mismatch)
         text = render_diff(diff, args.format, top=args.top or None)
+    elif args.significance:
+        from evalmt.errors import ConfigError
+        from evalmt.report.rescore import rescored_leaderboard
+
+        if args.allow_mismatch:
+            raise ConfigError("--significance needs comparable runs; drop --allow-mismatch")
+        board = rescored_leaderboard(runs, metric=args.metric)
+        text = render_leaderboard(board, args.format)
     else:
         board = build_leaderboard(runs, metric=args.metric, allow_mismatch=args.allow_mismatch)
         text = render_leaderboard(board, args.format)

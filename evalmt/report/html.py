@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from evalmt.errors import DataError
-from evalmt.report.compare import dataset_folder, read_manifest
+from evalmt.report.compare import dataset_folder, higher_is_better, read_manifest
+from evalmt.report.rescore import hypotheses_path, read_hypotheses
 from evalmt.report.run_dir import MANIFEST
 
 REPORT = "report.html"
@@ -73,31 +74,6 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         raise DataError(f"{path}: unreadable table: {exc}") from exc
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    try:
-        with path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    try:
-                        rows.append(json.loads(line))
-                    except ValueError as exc:
-                        raise DataError(f"{path}:{number}: invalid JSON: {exc}") from exc
-    except OSError as exc:
-        raise DataError(f"{path}: unreadable hypotheses: {exc.strerror or exc}") from exc
-    return rows
-
-
-def _hypotheses_path(run_path: Path, folder: Path, manifest: Mapping[str, Any],
-                     dataset: str, system: str) -> Path:
-    entry = manifest.get("results", {}).get(dataset, {}).get(system, {})
-    if entry.get("hypotheses"):
-        return run_path / entry["hypotheses"]
-    from evalmt.config import safe_name
-
-    return folder / "hypotheses" / f"{safe_name(system)}.jsonl"
-
-
 def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -> dict[str, Any]:
     """Pack one data set's scores, documents and segments into column-wise JSON-ready lists."""
     folder = dataset_folder(run_path, manifest, dataset)
@@ -107,13 +83,11 @@ def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -
     except (OSError, ValueError) as exc:
         raise DataError(f"{scores_path}: unreadable score table: {exc}") from exc
     systems, metrics = list(scores["systems"]), list(scores["metrics"])
-    from evalmt.report.compare import higher_is_better
-
     segments: dict[str, Any] = {"doc": [], "id": [], "src": [], "ref": [], "hyp": {}}
     keys: dict[tuple[str, str], int] = {}
     doc_ids: list[str] = []
     for system in systems:
-        rows = _read_jsonl(_hypotheses_path(run_path, folder, manifest, dataset, system))
+        rows = read_hypotheses(hypotheses_path(run_path, manifest, dataset, system))
         if not keys:
             for row in rows:
                 if row["doc_id"] not in doc_ids:

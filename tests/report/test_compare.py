@@ -294,3 +294,45 @@ def test_run_with_several_datasets_needs_dataset(tmp_path):
         load_run(path, dataset="films")
     talks = load_run(path, dataset="talks")
     assert (talks.systems, talks.scores[("sys-talks", "BLEU")]["score"]) == (("sys-talks",), 11.0)
+
+
+# ---------- --significance: clusters re-computed over the systems of all runs ----------
+
+@pytest.fixture(scope="module")
+def copy_only_run_dir(demo_run_dir):
+    from evalmt.config import load_config
+    from evalmt.runner import RunOptions, run
+
+    config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
+                         overrides=[f"output={demo_run_dir.parent}", "name=copy-only",
+                                    "systems=[{name: copy-source, type: copy}]"])
+    return run(config, RunOptions(progress=False)).run_dir
+
+
+def test_significance_recomputes_clusters_across_runs(demo_run_dir, copy_only_run_dir):
+    import sacrebleu
+
+    from evalmt.report.rescore import rescored_leaderboard
+
+    runs = [load_run(demo_run_dir), load_run(copy_only_run_dir)]
+    per_run = build_leaderboard(runs)
+    cluster = {(r.run, r.system): r.cells[0].cluster for r in per_run.rows}
+    assert cluster[("copy-only", "copy-source")] == 1  # alone in its run
+    board = rescored_leaderboard(runs)
+    assert CLUSTER_NOTE not in board.notes and "re-computed over all 3 systems" in board.notes[0]
+    got = {(r.run, r.system): r.cells[0] for r in board.rows}
+    # identical outputs share a cluster; the gloss beats copying (p = 1/1001 in each run)
+    assert {k: c.cluster for k, c in got.items()} == {
+        ("demo-zh-en", "dictionary-gloss"): 1, ("demo-zh-en", "copy-source"): 2,
+        ("copy-only", "copy-source"): 2}
+    for (run_dir, system) in ((demo_run_dir, "dictionary-gloss"), (copy_only_run_dir,
+                                                                    "copy-source")):
+        rows = [json.loads(line) for line in
+                (run_dir / "hypotheses" / f"{system}.jsonl").read_text("utf-8").splitlines()]
+        bleu = sacrebleu.corpus_bleu([r["hyp"] for r in rows], [[r["ref"] for r in rows]])
+        assert got[(run_dir.name, system)].score == pytest.approx(bleu.score, abs=1e-9)
+
+
+def test_cli_significance_refuses_allow_mismatch(demo_run_dir, capsys):
+    assert main(["compare", str(demo_run_dir), "--significance", "--allow-mismatch"]) == 2
+    assert "drop --allow-mismatch" in capsys.readouterr().err
