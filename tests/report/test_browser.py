@@ -8,6 +8,7 @@ file URL and Chromium's background services are switched off.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -117,3 +118,24 @@ def test_demo_report_in_headless_chromium(demo_report, browser, tmp_path):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("EVALMT_DOCS_SCREENSHOT"):  # refresh docs/report-screenshot.png on demand
         shutil.copy(shot, DOCS_SCREENSHOT)
+
+
+def test_markup_in_outputs_stays_text(demo_report, browser, tmp_path):
+    """An output holding ``</script><script>…`` is shown as text and never runs."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from evalmt.report.html import write_html_report
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(demo_report.parent, run_dir)
+    hostile = "</script><script>window.pwned = 1</script><img src=x onerror='window.pwned=2'>"
+    path = run_dir / "hypotheses" / "copy-source.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows[0]["hyp"] = hostile
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    browser.get(write_html_report(run_dir).as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
+    assert browser.execute_script("return window.pwned === undefined")
+    cell = browser.find_element("css selector", ".seg .hyp[data-system='copy-source']")
+    assert "window.pwned = 1</script><img" in cell.text.replace("\n", " ")
