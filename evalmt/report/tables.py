@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from evalmt.errors import EvalMTError
+from evalmt.errors import DataError, EvalMTError
 from evalmt.metrics.records import CorpusScore, ScoreReport
 
 FORMATS = ("json", "csv", "md", "tex")
@@ -35,20 +35,24 @@ SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file and ``os.replace``.
 
-    A crash leaves either the old file or none, never a half-written one.
+    A crash leaves either the old file or none, never a half-written one; a
+    failed write (disk full, permissions) is a ``DataError`` naming the file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
 def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
