@@ -337,19 +337,25 @@ def main() -> None:
         raise SystemExit("the second evalmt run called the model")
     print(f"evalmt run, second (all cached): {second_run:.2f}s", flush=True)
     _LOADED.clear()
+    errors: dict[str, str] = {}
     for compute_type in compute_types:
         key = f"ctranslate2-{compute_type}"
-        seconds[key] = ct2_engine(model_dir, texts, compute_type=compute_type,
-                                  device=args.device, beams=args.beams, ratio=args.ratio,
-                                  batch_tokens=args.batch_tokens, convert_dir=work / "ct2",
-                                  threads=threads)
+        try:
+            seconds[key] = ct2_engine(model_dir, texts, compute_type=compute_type,
+                                      device=args.device, beams=args.beams, ratio=args.ratio,
+                                      batch_tokens=args.batch_tokens, convert_dir=work / "ct2",
+                                      threads=threads)
+        except Exception as exc:  # e.g. a CTranslate2 wheel built for another CUDA major
+            errors[key] = f"{type(exc).__name__}: {exc}"
+            print(f"{key}: FAILED {errors[key]}", flush=True)
+            continue
         print(f"{key}: {seconds[key]:.1f}s", flush=True)
 
     rates = {k: target_tokens / v for k, v in seconds.items()}
     ratios = {"hf-seq2seq/naive": rates["hf-seq2seq"] / rates["naive"]}
-    for compute_type in compute_types:
-        key = f"ctranslate2-{compute_type}"
-        ratios[f"{key}/hf-seq2seq"] = rates[key] / rates["hf-seq2seq"]
+    for key in seconds:
+        if key.startswith("ctranslate2-"):
+            ratios[f"{key}/hf-seq2seq"] = rates[key] / rates["hf-seq2seq"]
     ratios["rerun/first-run"] = second_run / first_run
     print("\nengine                      seconds   target tok/s")
     for key in seconds:
@@ -370,7 +376,8 @@ def main() -> None:
                            "source_tokens": sum(src_tokens), "target_tokens": target_tokens,
                            "threads": threads},
               "seconds": seconds, "target_tokens_per_second": rates, "ratios": ratios,
-              "evalmt_run_seconds": {"first": first_run, "second": second_run}}
+              "evalmt_run_seconds": {"first": first_run, "second": second_run},
+              "errors": errors}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
         print(f"results written to {args.json}")
