@@ -158,7 +158,7 @@
     var ds = state.ds, box = $("chart-panels"), idx = state.docIdx || [];
     box.textContent = "";
     var label = 150, rowH = 18, width = Math.max(320, Math.min(1100, box.clientWidth || 1100) - label - 10);
-    var cell = idx.length ? Math.max(width / idx.length, 0.25) : 1;
+    var cell = idx.length ? Math.min(40, Math.max(width / idx.length, 0.25)) : 1;
     ds.metrics.forEach(function (metric, mi) {
       var scores = ds.docs.scores[metric], higher = ds.higher[mi], lo = Infinity, hi = -Infinity;
       ds.systems.forEach(function (s) { idx.forEach(function (i) { var v = scores[s][i]; if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); });
@@ -325,15 +325,33 @@
       ["segments", entry.segments], ["reference streams", entry.reference_streams],
       ["content sha256", entry.content_sha256], ["alignment decisions", JSON.stringify(entry.alignment_counts || {})]]), true));
     var docMeta = entry.document_meta || {}, docRows = Object.keys(docMeta).slice(0, 200);
-    box.appendChild(details("Ingest alignment per document" + (Object.keys(docMeta).length > 200 ? " (first 200)" : ""),
-      pre(docRows.reduce(function (o, k) { o[k] = docMeta[k]; return o; }, {}))));
+    var acols = ["document", "layout", "kind", "source lines", "reference lines", "cost", "source", "reference"], arows = [];
+    docRows.forEach(function (d) {
+      var meta = docMeta[d] || {};
+      (meta.alignment || []).forEach(function (a) {
+        arows.push([d, meta.layout + (meta.doc_level_only ? " (document level only)" : ""), a.kind,
+          (a.src_lines || []).join(","), (a.ref_lines || []).join(","), a.cost, a.src_preview, a.ref_preview]);
+      });
+    });
+    box.appendChild(details("Ingest alignment decisions" + (Object.keys(docMeta).length > 200 ? " (first 200 documents)" : ""),
+      el("div", null, [arows.length ? el("table", {id: "alignment-table"}, [
+        el("thead", null, [el("tr", null, acols.map(function (c) { return el("th", {text: c}); }))]),
+        el("tbody", null, arows.slice(0, 2000).map(function (r) { return el("tr", null, r.map(function (v) {
+          return el("td", {text: v === null || v === undefined ? "" : String(v)}); })); }))]) : el("p", {text: "no alignment decisions recorded"}),
+        details("Document metadata (JSON)", pre(docRows.reduce(function (o, k) { o[k] = docMeta[k]; return o; }, {})))])));
     box.appendChild(details("Systems", pre(m.systems || {})));
     box.appendChild(details("Timings and hygiene per system", pre((m.results || {})[ds.name] || {})));
     box.appendChild(details("Versions", kvTable(Object.entries(((m.environment || {}).packages) || {})
       .concat([["python", (m.environment || {}).python], ["platform", (m.environment || {}).platform],
                ["git", m.git ? m.git.commit + (m.git.dirty ? " (dirty)" : "") : null]]))));
     box.appendChild(details("Resolved config", pre(m.config || {})));
-    box.appendChild(details("Pairwise significance", pre(ds.significance || [])));
+    var sig = ds.significance || [], scols = ["metric", "method", "system_a", "system_b", "delta", "p_value"];
+    box.appendChild(details("Pairwise significance (" + sig.length + " tests; delta = b − a)", sig.length ? el("table", {id: "significance-table"}, [
+      el("thead", null, [el("tr", null, scols.map(function (c) { return el("th", {text: c}); }))]),
+      el("tbody", null, sig.map(function (r) { return el("tr", null, scols.map(function (c) {
+        var v = r[c], num = c === "delta" || c === "p_value";
+        return el("td", {cls: num ? "num" : "", text: num && v !== "" ? Number(v).toFixed(c === "delta" ? 2 : 4) : String(v)});
+      })); }))]) : el("p", {text: "no tests in this run"})));
   }
 
   /* ---------- wiring ---------- */

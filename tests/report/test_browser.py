@@ -110,6 +110,10 @@ def test_demo_report_in_headless_chromium(demo_report, browser, tmp_path):
     # worst documents and the manifest
     assert len(browser.find_elements("css selector", "#worst-lists .worst-system")) == 2
     assert browser.find_elements("css selector", "#manifest-body details")
+    # the sample page's three paragraphs were aligned 1-1; one pair of systems × 4 metrics
+    kinds = browser.find_elements("css selector", "#alignment-table tbody td:nth-child(3)")
+    assert [k.get_attribute("textContent") for k in kinds] == ["1-1"] * 3
+    assert len(browser.find_elements("css selector", "#significance-table tbody tr")) == 4
 
     browser.execute_script("document.getElementById('seg-text').value = '';"
                            "document.getElementById('seg-text').dispatchEvent(new Event('input'));"
