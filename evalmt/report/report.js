@@ -217,8 +217,7 @@
   /* ---------- segments: filter, sort, paginate, word diff against the reference ---------- */
   function tokens(text) {
     var cjk = /^(zh|ja|ko|yue)/i.test(state.ds.tgt_lang || "");
-    return cjk ? Array.from(text).filter(function (c) { return !/\s/.test(c); }).map(function (c) { return c; })
-               : text.split(/\s+/).filter(Boolean);
+    return cjk ? Array.from(text).filter(function (c) { return !/\s/.test(c); }) : text.split(/\s+/).filter(Boolean);
   }
   /* Longest common subsequence over tokens: O(n·m), bounded by MAX_DIFF_TOKENS. */
   function wordDiff(hyp, ref) {
@@ -247,9 +246,10 @@
   }
   function segOrder() {
     var ds = state.ds, seg = ds.segments, docQ = $("seg-doc").value.trim(), textQ = $("seg-text").value.toLowerCase();
-    var sort = $("seg-sort").value, idx = [];
+    var sort = $("seg-sort").value, idx = [], exact = docQ && ds.docs.ids.indexOf(docQ) >= 0;
     for (var i = 0; i < seg.id.length; i++) {
-      if (docQ && ds.docs.ids[seg.doc[i]] !== docQ && ds.docs.ids[seg.doc[i]].indexOf(docQ) < 0) continue;
+      var docId = ds.docs.ids[seg.doc[i]];
+      if (docQ && (exact ? docId !== docQ : docId.indexOf(docQ) < 0)) continue;
       if (textQ && !matches(i, textQ)) continue;
       idx.push(i);
     }

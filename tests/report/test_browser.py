@@ -143,3 +143,45 @@ def test_markup_in_outputs_stays_text(demo_report, browser, tmp_path):
     assert browser.execute_script("return window.pwned === undefined")
     cell = browser.find_element("css selector", ".seg .hyp[data-system='copy-source']")
     assert "window.pwned = 1</script><img" in cell.text.replace("\n", " ")
+
+
+def _bench_module():
+    import importlib.util
+
+    path = Path(__file__).parents[2] / "scripts" / "bench" / "report.py"
+    spec = importlib.util.spec_from_file_location("bench_report", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_many_documents_are_paginated_sorted_and_opened(browser, tmp_path):
+    """120 documents × 3 systems (the benchmark's synthetic run, scaled down)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from evalmt.report.html import write_html_report
+
+    run_dir = _bench_module().make_run(tmp_path, docs=120, systems=3, per_doc=2)
+    browser.get(write_html_report(run_dir).as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
+    rows = browser.find_elements("css selector", "#doc-table tbody tr")
+    assert len(rows) == 50  # one page, not 120 rows
+    assert browser.find_element("id", "doc-count").text == "120 of 120 documents"
+    assert len(browser.find_elements("css selector", "#segment-viewer .seg")) == 20
+    assert "page 1 / 12" in browser.find_element("id", "seg-pager").text  # 240 segments
+    # sort by system-01's score: the column becomes ascending, then descending
+    browser.find_element("css selector", "#doc-table th[data-col='3']").click()
+    first = [float(x) for x in _column(browser, "doc-table", 4)]
+    assert first == sorted(first, reverse=True)  # higher-is-better columns start descending
+    browser.find_element("css selector", "#doc-table th[data-col='3']").click()
+    again = [float(x) for x in _column(browser, "doc-table", 4)]
+    assert again == sorted(again) and again != first
+    # filter "doc-001" matches doc-0010 … doc-0019; a click opens exactly one document
+    browser.find_element("id", "doc-filter").send_keys("doc-001")
+    assert browser.find_element("id", "doc-count").text == "10 of 120 documents"
+    browser.find_element("css selector", "#doc-table tr[data-doc='doc-0011']").click()
+    segs = browser.find_elements("css selector", "#segment-viewer .seg")
+    assert [s.get_attribute("data-segment") for s in segs] == ["doc-0011/1", "doc-0011/2"]
+    canvases = browser.find_elements("css selector", "#chart-panels canvas")
+    assert [c.get_attribute("data-cells") for c in canvases] == ["30"] * 4  # 10 docs × 3
