@@ -193,7 +193,12 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     path = write_manifest(run_dir, manifest)
     from evalmt.report.html import write_html_report  # reads the finished folder back
 
-    write_html_report(run_dir.path)
+    try:
+        write_html_report(run_dir.path)
+    except BaseException as exc:  # e.g. disk full: the run is not complete without its page
+        manifest.update(status="incomplete", error=f"{type(exc).__name__}: {exc}")
+        write_manifest(run_dir, manifest)
+        raise
     return RunResult(run_dir.path, path, results, tuple(manifest["warnings"]))
 
 
