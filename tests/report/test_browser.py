@@ -185,3 +185,33 @@ def test_many_documents_are_paginated_sorted_and_opened(browser, tmp_path):
     assert [s.get_attribute("data-segment") for s in segs] == ["doc-0011/1", "doc-0011/2"]
     canvases = browser.find_elements("css selector", "#chart-panels canvas")
     assert [c.get_attribute("data-cells") for c in canvases] == ["30"] * 4  # 10 docs × 3
+
+
+def test_dataset_picker_switches_every_section(demo_report, browser, tmp_path):
+    """A run with two data sets (folders a/ and b/): the picker shows the chosen one."""
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from evalmt.report.html import write_html_report
+
+    demo = demo_report.parent
+    manifest = json.loads((demo / "manifest.json").read_text(encoding="utf-8"))
+    entry, results = manifest["datasets"].pop("sample"), manifest["results"].pop("sample")
+    run_dir = tmp_path / "multi"
+    for name in ("a", "b"):
+        shutil.copytree(demo, run_dir / name, ignore=shutil.ignore_patterns("manifest.json"))
+        manifest["datasets"][name] = {**entry, "folder": name}
+        manifest["results"][name] = {s: {**r, "hypotheses": f"{name}/{r['hypotheses']}"}
+                                     for s, r in results.items()}
+    scores = json.loads((run_dir / "b" / "scores.json").read_text(encoding="utf-8"))
+    scores["scores"][0]["score"] = 99.0  # dictionary-gloss BLEU in data set b only
+    (run_dir / "b" / "scores.json").write_text(json.dumps(scores), encoding="utf-8")
+    (run_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    browser.get(write_html_report(run_dir).as_uri())
+    WebDriverWait(browser, 30).until(
+        lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1")
+    assert browser.find_element("id", "dataset-picker").is_displayed()
+    cell = "#summary-table tbody tr[data-system='dictionary-gloss'] td:nth-child(2)"
+    assert browser.find_element("css selector", cell).text.startswith("5.41")
+    Select(browser.find_element("id", "dataset-select")).select_by_visible_text("b")
+    assert browser.find_element("css selector", cell).text.startswith("99.00")
+    assert len(browser.find_elements("css selector", "#segment-viewer .seg")) == 3

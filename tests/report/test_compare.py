@@ -246,6 +246,10 @@ def test_cli_compare_and_mismatch_exit_code(two_runs, tmp_path, capsys):
     assert main(["compare", *map(str, two_runs), "--diff", "big", "run-b:mid", "--top", "2",
                  "--format", "csv"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 2
+    out = tmp_path / "board.tex"
+    assert main(["compare", *map(str, two_runs), "--format", "tex", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    check_booktabs(out.read_text(encoding="utf-8"))
 
 
 def test_compare_two_real_demo_runs(demo_run_dir, tmp_path):
