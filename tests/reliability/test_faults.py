@@ -1,0 +1,334 @@
+"""Fault injection: kill -9, Ctrl-C, two runs at once, a failing model, a full disk.
+
+The subprocess tests run the real ``evalmt run`` over the tiny Marian model
+(``type: hf-seq2seq``, one segment per batch) and count translations through
+the sqlite cache: a piece is translated at most once when the rerun's
+``cached_pieces`` equals the rows left by the killed run and ``translated_pieces``
+is the rest. In-process tests use the runner test doubles of tests/test_runner.py.
+
+"Byte-identical to an uninterrupted run" means: every file of the run folder
+has the same bytes, except ``manifest.json`` and the manifest copy embedded in
+``report.html``, which must be equal once these run-specific fields are removed:
+``started``, ``finished`` and ``results.<data set>.<system>.timing`` (wall-clock
+times and the cached/translated counts, which differ by design), with the
+absolute path of each run's own working folder (it appears in the data files'
+hashes and sources) replaced by ``<folder>``.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from test_runner import DOCS, logged, write_config
+
+from evalmt.cli import main
+
+#: Twelve distinct Chinese sources (characters the tiny vocabulary knows) in three documents.
+SOURCES = ["我们今天去北京。", "天气很好。", "我们很高兴。", "这是一个测试句子。",
+           "机器翻译评估需要参考译文。", "中文和英文的文档放在同一个文件里。", "自动指标很重要。",
+           "今天天气很好。", "我们去北京开会。", "这是第十个句子。", "参考译文和自动指标。",
+           "文件里有中文。"]
+REFERENCES = [f"Reference sentence number {i}." for i in range(1, len(SOURCES) + 1)]
+COMMAND = [sys.executable, "-m", "evalmt", "run", "run.yaml", "--no-progress"]
+
+
+def write_marian_run(folder: Path, model: Path, *, cache: str = "cache.sqlite") -> Path:
+    """A run config over the tiny Marian model, translating one segment per batch."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "data.jsonl", "w", encoding="utf-8") as fh:
+        for i, (src, ref) in enumerate(zip(SOURCES, REFERENCES, strict=True)):
+            fh.write(json.dumps({"doc": f"d{i // 4}", "src": src, "ref": ref},
+                                ensure_ascii=False) + "\n")
+    path = folder / "run.yaml"
+    path.write_text(f"""\
+name: k
+data:
+  - {{name: s, reader: jsonl, path: data.jsonl, doc_id_field: doc, src_lang: zh, tgt_lang: en}}
+systems:
+  - {{name: marian, type: hf-seq2seq, model: '{model}', num_beams: 1, max_new_tokens: 6,
+     batch_tokens: 1, device: cpu}}
+metrics: [bleu, chrf]
+confidence: {{samples: 20, seed: 1}}
+significance: null
+output: results
+cache: '{cache}'
+""", encoding="utf-8")
+    return path
+
+
+def cache_rows(path: Path) -> int:
+    """Rows in the translations table, read without locking out the writer (0 before it exists)."""
+    if not path.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("select count(*) from translations").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:  # created but no table yet
+        return 0
+
+
+def manifest(run_dir: Path) -> dict:
+    return json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def comparable(doc: dict, folder: Path) -> dict:
+    """A manifest without its run-specific fields (see the module docstring)."""
+    doc = json.loads(json.dumps(doc).replace(json.dumps(str(folder))[1:-1], "<folder>"))
+    doc.pop("started", None)
+    doc.pop("finished", None)
+    for systems in doc.get("results", {}).values():
+        for entry in systems.values():
+            entry.pop("timing", None)
+    return doc
+
+
+def embedded_manifest(report: Path, folder: Path) -> tuple[str, dict]:
+    """Split report.html into (page without its data, data with a comparable manifest)."""
+    page = report.read_text(encoding="utf-8")
+    match = re.search(r'(<script type="application/json" id="report-data">)(.*?)(</script>)',
+                      page, re.S)
+    assert match is not None
+    data = json.loads(match.group(2))
+    data["manifest"] = comparable(data["manifest"], folder)
+    return page[:match.start(2)] + page[match.end(2):], data
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    """Run folders ``a`` and ``b`` hold the same files with the same contents (see above).
+
+    Each is ``<working folder>/results/<run>``.
+    """
+    home_a, home_b = a.parents[1], b.parents[1]
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    assert not [f for f in files_a if f.name.endswith(".tmp")]
+    for rel in files_a:
+        if rel.name == "manifest.json":
+            assert comparable(manifest(a), home_a) == comparable(manifest(b), home_b)
+        elif rel.name == "report.html":
+            assert embedded_manifest(a / rel, home_a) == embedded_manifest(b / rel, home_b)
+        else:
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def subprocess_env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def wait_for_rows(proc: subprocess.Popen, cache: Path, rows: int, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while cache_rows(cache) < rows:
+        if proc.poll() is not None:
+            pytest.fail(f"run ended (exit {proc.returncode}) before {rows} rows were cached: "
+                        f"{proc.stderr.read().decode() if proc.stderr else ''}")
+        assert time.monotonic() < deadline, "the run never got going"
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def reference_run(tiny_marian, tmp_path_factory) -> Path:
+    """An uninterrupted run; its folder is what every interrupted run must reproduce."""
+    folder = tmp_path_factory.mktemp("reference")
+    write_marian_run(folder, tiny_marian)
+    done = subprocess.run(COMMAND, cwd=folder, env=subprocess_env(), capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert cache_rows(folder / "cache.sqlite") == len(SOURCES)
+    return folder / "results" / "k"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sigkill_at_a_random_point_then_resume(seed, reference_run, tiny_marian, tmp_path):
+    rng = random.Random(seed)
+    kill_after = rng.randrange(0, len(SOURCES) - 2)  # cached rows before the kill
+    extra_sleep = rng.uniform(0.0, 0.2)  # then somewhere inside the next batch
+    write_marian_run(tmp_path, tiny_marian)
+    cache = tmp_path / "cache.sqlite"
+    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_rows(proc, cache, kill_after)
+        time.sleep(extra_sleep)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    left = cache_rows(cache)
+    assert kill_after <= left < len(SOURCES)
+    run_dir = tmp_path / "results" / "k"
+    if (run_dir / "manifest.json").exists():
+        assert manifest(run_dir)["status"] == "incomplete"
+
+    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    timing = manifest(run_dir)["results"]["s"]["marian"]["timing"]
+    assert (timing["cached_pieces"], timing["translated_pieces"]) == (left, len(SOURCES) - left)
+    assert cache_rows(cache) == len(SOURCES)
+    assert manifest(run_dir)["status"] == "complete"
+    assert_same_results(run_dir, reference_run)
+
+
+@pytest.mark.slow
+def test_sigint_stops_cleanly_with_130(reference_run, tiny_marian, tmp_path):
+    write_marian_run(tmp_path, tiny_marian)
+    cache = tmp_path / "cache.sqlite"
+    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_rows(proc, cache, 3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines()[-1] == "evalmt: interrupted"
+    assert "Traceback" not in err.decode()
+    run_dir = tmp_path / "results" / "k"
+    doc = manifest(run_dir)
+    assert doc["status"] == "incomplete" and doc["error"].startswith("KeyboardInterrupt")
+    assert not (run_dir / "scores.json").exists()
+    # the cache is consistent: sqlite's own check passes and every row is a known source
+    conn = sqlite3.connect(cache)
+    try:
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        sources = [r[0] for r in conn.execute("select source from translations")]
+    finally:
+        conn.close()
+    assert 3 <= len(sources) < len(SOURCES) and set(sources) <= set(SOURCES)
+    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                           text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    assert manifest(run_dir)["results"]["s"]["marian"]["timing"]["cached_pieces"] == len(sources)
+    assert_same_results(run_dir, reference_run)
+
+
+@pytest.mark.slow
+def test_two_runs_at_once_share_the_cache(reference_run, tiny_marian, tmp_path):
+    write_marian_run(tmp_path, tiny_marian)
+    procs = [subprocess.Popen([*COMMAND, "--set", f"name={name}"], cwd=tmp_path,
+                              env=subprocess_env(), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE) for name in ("a", "b")]
+    errs = [p.communicate(timeout=300)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errs
+    assert cache_rows(tmp_path / "cache.sqlite") == len(SOURCES)
+    a, b = tmp_path / "results" / "a", tmp_path / "results" / "b"
+    for run_dir in (a, b):
+        assert manifest(run_dir)["status"] == "complete"
+        for name in ("scores.json", "segments.csv", "documents.csv", "hypotheses/marian.jsonl"):
+            assert (run_dir / name).read_bytes() == (reference_run / name).read_bytes(), name
+    names = {p.name for p in (tmp_path / "results").iterdir()}
+    assert names == {"a", "b"}
+
+
+# -- in-process faults (runner test doubles) --------------------------------------------------
+
+
+def test_failing_batch_names_system_and_segments_and_keeps_finished_work(tmp_path, doubles_dir,
+                                                                        capsys):
+    log = tmp_path / "calls.log"
+    sources = [s for pairs in DOCS.values() for s, _ in pairs]
+    failing = "tea is hot"  # document d2, segment 3
+    systems = (f"  - {{name: upper, type: counting, log: '{log}', max_batch_size: 1, "
+               f"fail_on: '{failing}'}}\n")
+    path = write_config(tmp_path, doubles_dir, systems=systems)
+    assert main(["run", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert err.startswith("evalmt: error: system 'upper' failed on a batch of 1 piece(s) "
+                          "from segment(s) [d2:3] (first source: 'tea is hot'): RuntimeError: "
+                          "deliberate failure")
+    done = logged(tmp_path)
+    assert failing not in done and done  # batches before the failure were translated
+    assert manifest(tmp_path / "results" / "t")["status"] == "incomplete"
+    # rerun without the fault: only what was not finished is translated
+    assert main(["run", str(path), "--no-progress", "--set", "systems.0.fail_on=null"]) == 0
+    assert sorted(logged(tmp_path)) == sorted(sources)
+    timing = manifest(tmp_path / "results" / "t")["results"]["set1"]["upper"]["timing"]
+    assert timing["cached_pieces"] == len(done)
+
+
+@pytest.fixture
+def disk_full(monkeypatch):
+    """Make ``fsync`` of the named result file (and matching content) fail with ENOSPC."""
+    from evalmt.report import run_dir as run_dir_module
+    from evalmt.report import tables
+
+    hits: list[str] = []
+
+    def arm(name: str, contains: str = "") -> list[str]:
+        real = os.fsync
+
+        def fsync(fd: int) -> None:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+            target = Path(path).name
+            if target.startswith(f".{name}.") and contains in Path(path).read_text("utf-8"):
+                hits.append(name)
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            real(fd)
+
+        fake_os = SimpleNamespace(**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")})
+        fake_os.fsync = fsync
+        for module in (run_dir_module, tables):
+            if hasattr(module, "os"):
+                monkeypatch.setattr(module, "os", fake_os)
+        return hits
+
+    return arm
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(
+    ("name", "contains", "written_before"),
+    [
+        ("upper.jsonl", "", []),
+        ("scores.json", "", ["hypotheses/upper.jsonl", "hypotheses/copy.jsonl"]),
+        ("segments.csv", "", ["hypotheses/upper.jsonl", "hypotheses/copy.jsonl"]),
+        ("report.html", "", ["scores.json", "segments.csv", "hygiene.csv"]),
+        ("manifest.json", '"status": "complete"',
+         ["hypotheses/upper.jsonl", "hypotheses/copy.jsonl", "scores.json"]),
+    ],
+)
+def test_disk_full_while_writing_results(tmp_path, doubles_dir, capsys, disk_full, name,
+                                         contains, written_before):
+    path = write_config(tmp_path, doubles_dir)
+    hits = disk_full(name, contains)
+    assert main(["run", str(path), "--no-progress"]) == 2
+    assert hits == [name]
+    err = capsys.readouterr().err.strip()
+    assert re.fullmatch(rf"evalmt: error: \S*{re.escape(name)}: cannot write: "
+                        r"No space left on device", err), err
+    run_dir = tmp_path / "results" / "t"
+    doc = manifest(run_dir)
+    assert doc["status"] == "incomplete"
+    if name != "manifest.json":  # when the manifest itself cannot be written, the last one stays
+        assert "No space left on device" in doc["error"]
+    files = {str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file()}
+    assert not [f for f in files if f.endswith(".tmp")]  # no temporary left behind
+    if name != "manifest.json":
+        assert not [f for f in files if f.endswith(name)]  # never a half-written file
+    for rel in written_before:  # what was written before the fault is whole
+        assert rel in files
+        if rel.endswith(".jsonl"):
+            rows = (run_dir / rel).read_text(encoding="utf-8").splitlines()
+            assert len(rows) == 7 and all(json.loads(r) for r in rows)
