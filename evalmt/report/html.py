@@ -30,8 +30,6 @@ from evalmt.report.rescore import hypotheses_path, read_hypotheses
 from evalmt.report.run_dir import MANIFEST
 
 REPORT = "report.html"
-#: Segment scores are kept to this many decimals in the page (the CSVs keep full precision).
-DECIMALS = 4
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
             "\u2029": "\\u2029"}
 
@@ -57,11 +55,16 @@ def embed_json(payload: Any) -> str:
     return "".join(_ESCAPES.get(ch, ch) for ch in text)
 
 
-def _round(value: Any) -> float | None:
+def _score(value: Any) -> float | None:
+    """Read a score from a CSV cell at full precision (``None`` if missing or not finite).
+
+    Never pre-rounded: the page formats with ``toFixed``, and rounding twice
+    (5.41498 → 5.4150 → "5.42") would show a number the tables don't have.
+    """
     if value in (None, ""):
         return None
     number = float(value)
-    return round(number, DECIMALS) if math.isfinite(number) else None
+    return number if math.isfinite(number) else None
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -112,13 +115,13 @@ def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -
     for row in _read_csv(folder / "documents.csv"):
         i = doc_index.get(row["doc_id"])
         if i is not None and row["metric"] in doc_scores and row["system"] in systems:
-            doc_scores[row["metric"]][row["system"]][i] = _round(row["score"])
+            doc_scores[row["metric"]][row["system"]][i] = _score(row["score"])
             doc_sizes[i] = int(row["num_segments"])
     seg_scores = {m: {s: [None] * len(keys) for s in systems} for m in metrics}
     for row in _read_csv(folder / "segments.csv"):
         i = keys.get((row["doc_id"], row["seg_id"]))
         if i is not None and row["metric"] in seg_scores and row["system"] in systems:
-            seg_scores[row["metric"]][row["system"]][i] = _round(row["score"])
+            seg_scores[row["metric"]][row["system"]][i] = _score(row["score"])
     segments["scores"] = seg_scores
     entry = manifest["datasets"][dataset]
     return {

@@ -40,7 +40,7 @@ SEGMENTS = [  # doc_id, seg_id, src, ref, hyp of system "a", hyp of system "b"
     ("d1", "2", "再见", HOSTILE[0], HOSTILE[1], "bye"),
     ("d2", "1", "谢谢", "thank you", "thanks you", "thank you"),
 ]
-DOC_BLEU = {"a": {"d1": 12.5, "d2": 40.0}, "b": {"d1": 20.0, "d2": 100.0}}
+DOC_BLEU = {"a": {"d1": 12.5, "d2": 40.0}, "b": {"d1": 5.4149786088289655, "d2": 100.0}}
 
 
 def make_run(root: Path) -> Path:
@@ -92,12 +92,13 @@ def test_payload_holds_what_the_run_wrote(tmp_path):
     (ds,) = payload["datasets"]
     assert ds["systems"] == ["a", "b"] and ds["metrics"] == ["BLEU"] and ds["higher"] == [True]
     assert ds["docs"]["ids"] == ["d1", "d2"] and ds["docs"]["segments"] == [2, 1]
-    assert ds["docs"]["scores"]["BLEU"] == {"a": [12.5, 40.0], "b": [20.0, 100.0]}
+    # full precision: a pre-rounded 5.4150 would display as 5.42 next to a table's 5.41
+    assert ds["docs"]["scores"]["BLEU"] == {"a": [12.5, 40.0], "b": [5.4149786088289655, 100.0]}
     seg = ds["segments"]
     assert seg["doc"] == [0, 0, 1] and seg["id"] == ["1", "2", "1"]
     assert seg["ref"] == [s[3] for s in SEGMENTS]
     assert seg["hyp"] == {"a": [s[4] for s in SEGMENTS], "b": [s[5] for s in SEGMENTS]}
-    assert seg["scores"]["BLEU"] == {"a": [0.0, 10.0, 20.0], "b": [0.3333] * 3}
+    assert seg["scores"]["BLEU"] == {"a": [0.0, 10.0, 20.0], "b": [1.0 / 3] * 3}
     assert payload["manifest"]["warnings"] == ["sample: a warning"]
 
 
