@@ -232,6 +232,8 @@ def load_model(
     ``weights_only=True`` (no arbitrary unpickling), and that fallback is
     appended to ``warnings``.
     """
+    import pickle  # only for its exception: weights_only refusing a pickled object
+
     import torch
 
     common = {
@@ -252,7 +254,7 @@ def load_model(
                 raise
             model = auto_class.from_pretrained(source.model, use_safetensors=False, **common)
             safetensors = False
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, pickle.UnpicklingError) as exc:
         raise TranslationError(
             f"model {source.model!r}: cannot load weights: {str(exc).splitlines()[0]}"
         ) from exc
