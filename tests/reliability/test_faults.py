@@ -155,10 +155,11 @@ def reference_run(tiny_marian, tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_sigkill_at_a_random_point_then_resume(seed, reference_run, tiny_marian, tmp_path):
+@pytest.mark.parametrize(("seed", "third"), [(1, 0), (2, 1), (3, 2)])
+def test_sigkill_at_a_random_point_then_resume(seed, third, reference_run, tiny_marian, tmp_path):
+    # one seeded point in each third of the run (0-2, 3-5 or 6-8 segments cached)
     rng = random.Random(seed)
-    kill_after = rng.randrange(0, len(SOURCES) - 2)  # cached rows before the kill
+    kill_after = rng.randrange(3 * third, 3 * third + 3)  # cached rows before the kill
     extra_sleep = rng.uniform(0.0, 0.2)  # then somewhere inside the next batch
     write_marian_run(tmp_path, tiny_marian)
     cache = tmp_path / "cache.sqlite"
