@@ -55,7 +55,7 @@ def outcome(case: dict, folder: Path):
                                   "systems": [{"name": "copy", "type": "copy"}],
                                   "metrics": ["bleu", "chrf"], "confidence": None,
                                   "significance": None, "output": str(folder / "results"),
-                                  "cache": str(folder / "cache.sqlite")})
+                                  "cache": str(folder / case.get("cache", "cache.sqlite"))})
         object.__setattr__(config, "__pydantic_private__",
                            {"_base_dir": folder, "_source": "run.yaml"})
         return run(config, RunOptions(progress=False))
@@ -85,8 +85,11 @@ def test_bad_input(case, tmp_path):
         assert "\n" not in message  # one line
         for fragment in [case["error"]["message"], *case.get("error_also", [])]:
             assert fragment in message
-        if case["component"] == "run":  # the run stopped before creating anything
-            assert not (tmp_path / "results" / "bad").exists()
+        run_dir = tmp_path / "results" / "bad"
+        if case["component"] == "run" and run_dir.exists():  # never looks finished
+            manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+            assert manifest["status"] == "incomplete"
+            assert not (run_dir / "scores.json").exists()
         return
     check_result(case, outcome(case, tmp_path), tmp_path)
 

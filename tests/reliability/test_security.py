@@ -305,3 +305,20 @@ def test_html_report_renders_hostile_text_as_text(tmp_path):
     text = json.dumps(json.loads(match.group(1)), ensure_ascii=False)
     for value in (HOSTILE["src"], HOSTILE["ref"], HOSTILE["doc"], "<b>run</b>", "<i>sys</i>"):
         assert json.dumps(value, ensure_ascii=False)[1:-1] in text  # round trip: shown as text
+
+
+def test_run_folder_symlinked_outside_the_output_is_refused(tmp_path, capsys):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "evil").symlink_to(outside)
+    (tmp_path / "d.tsv").write_text("src\tref\na\tb\n", encoding="utf-8")
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump({
+        "name": "evil", "output": str(tmp_path / "results"),
+        "data": [{"name": "s", "reader": "tsv", "path": "d.tsv"}],
+        "systems": [{"name": "c", "type": "copy"}]}), encoding="utf-8")
+    assert main(["run", str(tmp_path / "run.yaml"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    root = (tmp_path / "results").resolve()
+    assert err == f"evalmt: error: {root / 'evil'}: path escapes the output folder {root}\n"
+    assert list(outside.iterdir()) == []
