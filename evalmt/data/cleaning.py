@@ -90,12 +90,23 @@ def is_pinyin_syllable(word: str) -> bool:
     return bare in PINYIN_SYLLABLES
 
 
+def _has_tone_mark(word: str) -> bool:
+    return any(ch in _TONE_VOWELS for ch in word)
+
+
 def _strip_pinyin(text: str) -> tuple[str, int]:
     removed = 0
+    # A toneless run such as "(he)", "(men)" or "(hui)" is both a neutral-tone
+    # syllable and an English word. Artifact pages annotate nearly every
+    # character, so a text with the artifact has tone-marked syllables too;
+    # without one, toneless runs are kept as genuine parentheticals.
+    toned = any(_has_tone_mark(m.group(1)) and is_pinyin_syllable(m.group(1))
+                for m in _CANDIDATE.finditer(text))
 
     def replace(match: re.Match[str]) -> str:
         nonlocal removed
-        if is_pinyin_syllable(match.group(1)):
+        word = match.group(1)
+        if is_pinyin_syllable(word) and (toned or _has_tone_mark(word)):
             removed += 1
             return ""
         return match.group(0)

@@ -25,7 +25,11 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
         ("綠(lǜ)色", "綠色", 1),  # ü with tone mark
         ("女(nǚ)士", "女士", 1),
         ("略(lüè)", "略", 1),  # ü plus a marked e (the syllable lüe)
-        ("的(de)", "的", 1),  # neutral tone: no mark, still a syllable
+        ("我們(men)在(zài)", "我們在", 2),  # neutral tone: toneless, removed beside a toned one
+        ("的(de)", "的(de)", 0),  # toneless with no toned artifact in the text: kept
+        ("他(he)說", "他(he)說", 0),  # an English word that is also a toneless syllable
+        ("他(he)說(shuō)", "他說", 2),  # ... but removed in an artifact text
+        ("會(hui)議", "會(hui)議", 0),
         ("國（guó）家", "國家", 1),  # full-width parentheses
         ("國( guó )家", "國家", 1),  # spaces inside
         ("會(huì)議(yì)", "會議", 2),
