@@ -131,3 +131,19 @@ def test_docs_testset_gives_doc_ids_and_references(capsys, tmp_path):
     assert rc == 0
     row = json.loads(out)["scores"][0]
     assert abs(row["score"] - sacrebleu.corpus_bleu(hyp, refs).score) < 1e-9
+
+
+def test_lines_split_at_newline_only_like_sacrebleu(capsys, tmp_path):
+    # U+2028, form feed and \x1c are inside a line for sacrebleu; splitting at
+    # them would shift segments against their references without an error.
+    hyp = ["a b c\u2028d e", "foo bar\x0cbaz", "x y\x1cz w"]
+    ref = ["a b c\u2028d f", "foo bar\x0cbaz", "x y\x1cz w"]
+    (tmp_path / "h.txt").write_text("\n".join(hyp) + "\n", encoding="utf-8")
+    (tmp_path / "r.txt").write_text("\n".join(ref) + "\n", encoding="utf-8")
+    rc, out, _ = _run(capsys, ["score", "--hyp", tmp_path / "h.txt", "--ref", tmp_path / "r.txt",
+                               "-m", "bleu", "chrf"])
+    assert rc == 0
+    want = {"BLEU": sacrebleu.corpus_bleu(hyp, [ref]).score,
+            "chrF2": sacrebleu.corpus_chrf(hyp, [ref]).score}
+    for row in json.loads(out)["scores"]:
+        assert abs(row["score"] - want[row["metric"]]) < 1e-9

@@ -54,12 +54,14 @@ def add_parser(subparsers: Any) -> None:
 
 
 def read_lines(path: Path) -> list[str]:
-    """Lines of a UTF-8 text file without their line endings."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from exc
-    return text.splitlines()
+    """Lines of a strict UTF-8 file, split at line feeds only, as sacrebleu splits them.
+
+    ``str.splitlines`` would also split at U+2028, form feeds and other
+    separators, shifting every later segment against its reference.
+    """
+    from evalmt.data.linealigned import text_lines
+
+    return text_lines(path)
 
 
 def system_names(paths: list[Path]) -> list[str]:
