@@ -56,6 +56,9 @@ def test_no_unsafe_deserialisation_or_eval_anywhere():
             if re.fullmatch(r"(c?pickle|dill|marshal|shelve|joblib)\.\w*load\w*|\w*Unpickler",
                             name):
                 problems.append(where)
+            allow = keywords(node).get("allow_pickle")
+            if isinstance(allow, ast.Constant) and allow.value:
+                problems.append(f"{where} with allow_pickle=True")
             if name == "torch.load":
                 value = keywords(node).get("weights_only")
                 if not (isinstance(value, ast.Constant) and value.value is True):
