@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import json
 import math
 import os
@@ -64,15 +65,17 @@ def paragraphs(n: int, seed: int) -> list[str]:
     """``n`` Chinese-looking paragraphs: Zipfian words, commas, full stops, log-normal lengths."""
     rng = random.Random(seed)
     hanzi = [chr(0x4E00 + i) for i in range(3000)]
-    zipf = [1 / (rank + 1) for rank in range(len(hanzi))]
-    words = ["".join(rng.choices(hanzi, zipf, k=rng.choice((1, 2, 2, 2, 3)))) for _ in range(8000)]
-    word_weights = [1 / (rank + 1) ** 0.9 for rank in range(len(words))]
+    hanzi_cum = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(hanzi))))
+    words = ["".join(rng.choices(hanzi, cum_weights=hanzi_cum, k=rng.choice((1, 2, 2, 2, 3))))
+             for _ in range(8000)]
+    word_cum = list(itertools.accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(words))))
     out = []
     for _ in range(n):
         target = min(300, max(10, int(rng.lognormvariate(math.log(60), 0.8))))
         text, sentence = "", 0
-        while len(text) < target - 1:
-            word = rng.choices(words, word_weights)[0]
+        for word in rng.choices(words, cum_weights=word_cum, k=target):
+            if len(text) >= target - 1:
+                break
             text += word
             sentence += len(word)
             if sentence > rng.randint(12, 40):
@@ -101,11 +104,11 @@ def build_model(out_dir: Path, seed: int, spm_vocab: int) -> Path:
     work = out_dir / "_spm"
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "corpus.txt"
-    corpus.write_text("\n".join(paragraphs(20000, seed + 7)) + "\n", encoding="utf-8")
+    corpus.write_text("\n".join(paragraphs(5000, seed + 7)) + "\n", encoding="utf-8")
     spm.SentencePieceTrainer.train(
         input=str(corpus), model_prefix=str(work / "spm"), vocab_size=spm_vocab,
         model_type="unigram", character_coverage=1.0, bos_id=-1, eos_id=-1, unk_id=0,
-        pad_id=-1, num_threads=os.cpu_count() or 1, minloglevel=2, seed_sentencepiece_size=200000)
+        pad_id=-1, num_threads=os.cpu_count() or 1, minloglevel=2)
     proc = spm.SentencePieceProcessor(model_file=str(work / "spm.model"))
     vocab = {"</s>": 0, "<unk>": 1}
     for i in range(proc.get_piece_size()):
