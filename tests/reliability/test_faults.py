@@ -333,3 +333,52 @@ def test_disk_full_while_writing_results(tmp_path, doubles_dir, capsys, disk_ful
         if rel.endswith(".jsonl"):
             rows = (run_dir / rel).read_text(encoding="utf-8").splitlines()
             assert len(rows) == 7 and all(json.loads(r) for r in rows)
+
+
+class _FullDisk:
+    """A sqlite connection whose inserts fail as on a full disk, after ``allowed`` of them."""
+
+    def __init__(self, conn, allowed: int) -> None:
+        self._conn, self.allowed = conn, allowed
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def executemany(self, sql, rows):
+        return self.execute(sql, None, rows)
+
+    def execute(self, sql, params=(), _many=None):
+        if sql.lstrip().upper().startswith("INSERT") and "translations" in sql:
+            if self.allowed <= 0:
+                raise sqlite3.OperationalError("database or disk is full")
+            self.allowed -= 1
+        if _many is not None:
+            return self._conn.executemany(sql, _many)
+        return self._conn.execute(sql, params)
+
+
+def test_disk_full_while_writing_the_cache(tmp_path, doubles_dir, capsys, monkeypatch):
+    from evalmt import cache as cache_module
+
+    real_init = cache_module.TranslationCache.__init__
+
+    def init(self, path):
+        real_init(self, path)
+        self._conn = _FullDisk(self._conn, allowed=2)  # two batches fit, the third does not
+
+    monkeypatch.setattr(cache_module.TranslationCache, "__init__", init)
+    log = tmp_path / "calls.log"
+    systems = f"  - {{name: upper, type: counting, log: '{log}', max_batch_size: 1}}\n"
+    path = write_config(tmp_path, doubles_dir, systems=systems)
+    assert main(["run", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"evalmt: error: \S+translations\.sqlite: cannot write translation "
+                        r"cache: database or disk is full\n", err), err
+    run_dir = tmp_path / "results" / "t"
+    assert manifest(run_dir)["status"] == "incomplete"
+    assert not (run_dir / "hypotheses" / "upper.jsonl").exists()
+    monkeypatch.setattr(cache_module.TranslationCache, "__init__", real_init)
+    assert main(["run", str(path), "--no-progress"]) == 0  # space again: resumes
+    timing = manifest(run_dir)["results"]["set1"]["upper"]["timing"]
+    assert timing["cached_pieces"] == 2  # the two committed batches were kept
+    assert sorted(set(logged(tmp_path))) == sorted(s for pairs in DOCS.values() for s, _ in pairs)
