@@ -95,24 +95,29 @@ class JobPlan:
     cached: int | None  # None: outputs are precomputed (no translation, no cache)
 
 
-def read_datasets(config: RunConfig, *, limit: int | None = None) -> list[TestSet]:
-    """Read every data set of ``config`` (first ``limit`` documents of each, if given)."""
+def read_full_datasets(config: RunConfig) -> list[TestSet]:
+    """Read every data set of ``config`` whole, named as the config names it."""
     testsets = []
     for data_cfg in config.data:
         testset = read_testset(data_cfg, base_dir=config.base_dir)
         if testset.name != data_cfg.name:  # the config's name is the one results use
             testset = TestSet(data_cfg.name, testset.src_lang, testset.tgt_lang,
                               testset.documents, testset.provenance, testset.meta)
-        if limit is not None:
-            testset = testset.select_documents(limit)
-        if testset.num_segments == 0:
-            raise DataError(f"data set {data_cfg.name!r}: no segments to evaluate")
-        if testset.num_refs == 0:  # fail now, not after translating everything
-            files = ", ".join(testset.provenance) or "its input"
-            raise DataError(f"data set {data_cfg.name!r}: {files} holds no references to "
-                            "score against")
         testsets.append(testset)
     return testsets
+
+
+def limit_dataset(testset: TestSet, limit: int | None) -> TestSet:
+    """Keep the first ``limit`` documents of ``testset``; an unscorable result is a DataError."""
+    if limit is not None:
+        testset = testset.select_documents(limit)
+    if testset.num_segments == 0:
+        raise DataError(f"data set {testset.name!r}: no segments to evaluate")
+    if testset.num_refs == 0:  # fail now, not after translating everything
+        files = ", ".join(testset.provenance) or "its input"
+        raise DataError(f"data set {testset.name!r}: {files} holds no references to "
+                        "score against")
+    return testset
 
 
 def build_system(config: SystemConfig, *, src_lang: str, tgt_lang: str,
@@ -125,20 +130,28 @@ def build_system(config: SystemConfig, *, src_lang: str, tgt_lang: str,
     return cls(config, **kwargs)
 
 
-def system_outputs(system: Translator, testset: TestSet, *, cache: Any,
-                   progress: bool) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """Precomputed outputs, or translations through ``evalmt.translate``; plus timings."""
+def system_outputs(system: Translator, testset: TestSet, *, cache: Any, progress: bool,
+                   full: TestSet | None = None) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """Precomputed outputs, or translations through ``evalmt.translate``; plus timings.
+
+    ``full`` is the data set before ``--limit`` (precomputed outputs are read for all of it).
+    """
     from evalmt.translate import translate_segments
 
     segments = list(testset.segments())
     started = time.perf_counter()
-    given = system.precomputed_outputs(segments)
+    # Precomputed outputs cover the whole data set (a hypotheses file is checked
+    # against all of it), then the segments kept by --limit are picked by id.
+    every = list(full.segments()) if full is not None else segments
+    given = system.precomputed_outputs(every)
     if given is not None:
-        if len(given) != len(segments):
+        if len(given) != len(every):
             raise DataError(f"system {system.name!r}: {len(given)} precomputed outputs for "
-                            f"{len(segments)} segments of {testset.name!r}")
-        return tuple(given), {"precomputed": True, "segments": len(segments),
-                              "seconds": round(time.perf_counter() - started, 4)}
+                            f"{len(every)} segments of {testset.name!r}")
+        by_key = dict(zip((s.key for s in every), given, strict=True))
+        return tuple(by_key[s.key] for s in segments), {
+            "precomputed": True, "segments": len(segments),
+            "seconds": round(time.perf_counter() - started, 4)}
     outcome = translate_segments(
         system, [s.src for s in segments], cache=cache,
         batch_tokens=getattr(system.config, "batch_tokens", None) or DEFAULT_BATCH_TOKENS,
@@ -161,7 +174,8 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     from evalmt.cache import TranslationCache
 
     options = options or RunOptions()
-    testsets = read_datasets(config, limit=options.limit)  # data errors before any output
+    full = read_full_datasets(config)  # data errors before any output
+    testsets = [limit_dataset(t, options.limit) for t in full]
     run_dir = open_run_dir(config.output_dir, config.name, overwrite=options.overwrite)
     single = len(testsets) == 1
     folders = {t.name: run_dir.dataset_dir(t.name, single=single) for t in testsets}
@@ -180,7 +194,7 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     try:
         with TranslationCache(config.cache_path) as cache:
             outputs = _translate_all(config, testsets, run_dir, folders, manifest, cache,
-                                     options.progress)
+                                     options.progress, full={t.name: t for t in full})
         results = tuple(_score(config, t, folders[t.name], outputs[t.name], run_dir, manifest)
                         for t in testsets)
     except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
@@ -199,12 +213,13 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
         manifest.update(status="incomplete", error=f"{type(exc).__name__}: {exc}")
         write_manifest(run_dir, manifest)
         raise
+    run_dir.discard_previous()  # the run replaced by --overwrite, kept until now
     return RunResult(run_dir.path, path, results, tuple(manifest["warnings"]))
 
 
 def _translate_all(config: RunConfig, testsets: list[TestSet], run_dir: RunDirectory,
                    folders: dict[str, Path], manifest: dict[str, Any], cache: Any,
-                   progress: bool) -> dict[str, list[SystemOutputs]]:
+                   progress: bool, full: dict[str, TestSet]) -> dict[str, list[SystemOutputs]]:
     """Every system over every data set; each system is built once per language direction."""
     outputs: dict[str, list[SystemOutputs]] = {t.name: [] for t in testsets}
     for sys_cfg in config.systems:
@@ -216,7 +231,7 @@ def _translate_all(config: RunConfig, testsets: list[TestSet], run_dir: RunDirec
                 entry["directions"]["-".join(direction)] = system.describe()
                 for testset in (t for t in testsets if (t.src_lang, t.tgt_lang) == direction):
                     hyps, timing = system_outputs(system, testset, cache=cache,
-                                                  progress=progress)
+                                                  progress=progress, full=full[testset.name])
                     refs = testset.reference_streams()
                     hygiene = check_outputs(system=sys_cfg.name, hypotheses=hyps,
                                             references=refs[0] if refs else [None] * len(hyps),
@@ -307,19 +322,20 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
     from evalmt.cache import TranslationCache
     from evalmt.translate import count_cached
 
-    testsets = read_datasets(config, limit=limit)
+    full = read_full_datasets(config)
+    testsets = [limit_dataset(t, limit) for t in full]
     cache_file = config.cache_path
     cache = TranslationCache(cache_file) if cache_file.is_file() else None
     jobs = []
     try:
         for sys_cfg in config.systems:
-            for testset in testsets:
+            for whole, testset in zip(full, testsets, strict=True):
                 system = build_system(sys_cfg, src_lang=testset.src_lang,
                                       tgt_lang=testset.tgt_lang, base_dir=config.base_dir)
                 try:
                     sources = testset.sources()
                     tokens = sum(system.num_tokens(s) for s in sources if s.strip())
-                    if system.precomputed_outputs(list(testset.segments())) is not None:
+                    if system.precomputed_outputs(list(whole.segments())) is not None:
                         cached = None
                     else:
                         cached = count_cached(system, sources, cache=cache)

@@ -313,6 +313,41 @@ def test_precomputed_outputs_skip_translation(tmp_path, doubles_dir):
     assert manifest["results"]["set1"]["given"]["timing"]["precomputed"] is True
 
 
+@pytest.mark.parametrize("fmt", ["lines", "jsonl"])
+def test_limit_picks_precomputed_outputs_by_segment(tmp_path, doubles_dir, fmt):
+    keys = [(d, str(i)) for d, pairs in DOCS.items() for i in range(1, len(pairs) + 1)]
+    hyps = [f"output {d} {i}" for d, i in keys]
+    if fmt == "lines":
+        text = "\n".join(hyps) + "\n"
+    else:  # JSONL in another order: outputs are matched by id, not position
+        text = "".join(json.dumps({"doc_id": d, "seg_id": i, "hyp": h}) + "\n"
+                       for (d, i), h in reversed(list(zip(keys, hyps, strict=True))))
+    (tmp_path / "sys.out").write_text(text, encoding="utf-8")
+    systems = f"  - {{name: given, type: hypotheses, path: sys.out, format: {fmt}}}\n"
+    config = load_config(write_config(tmp_path, doubles_dir, systems=systems))
+    assert [j.segments for j in plan(config, limit=2)] == [5]
+    run(config, quiet(limit=2))
+    rows = read_jsonl(tmp_path / "results/t/hypotheses/given.jsonl")
+    assert [(r["doc_id"], r["seg_id"], r["hyp"]) for r in rows] == \
+        [(d, i, h) for (d, i), h in zip(keys, hyps, strict=True) if d in ("d1", "d2")]
+
+
+def test_overwrite_keeps_the_finished_run_until_the_new_one_completes(tmp_path, doubles_dir):
+    (tmp_path / "sys.txt").write_text("".join(f"out {i}\n" for i in range(7)), encoding="utf-8")
+    systems = "  - {name: given, type: hypotheses, path: sys.txt}\n"
+    config = load_config(write_config(tmp_path, doubles_dir, systems=systems))
+    run(config, quiet())
+    finished = (tmp_path / "results/t/scores.json").read_text()
+    (tmp_path / "sys.txt").write_text("out 0\n", encoding="utf-8")  # now one line for 7
+    with pytest.raises(Exception, match="1 lines but the test set has 7 segments"):
+        run(config, quiet(overwrite=True))
+    assert (tmp_path / "results/.t.previous/scores.json").read_text() == finished
+    (tmp_path / "sys.txt").write_text("".join(f"new {i}\n" for i in range(7)), encoding="utf-8")
+    run(config, quiet(overwrite=True))
+    assert not (tmp_path / "results/.t.previous").exists()
+    assert "new 0" in (tmp_path / "results/t/hypotheses/given.jsonl").read_text()
+
+
 @pytest.mark.parametrize(
     ("hyps", "refs", "tgt", "expected"),
     [

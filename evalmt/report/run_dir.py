@@ -36,6 +36,13 @@ class RunDirectory:
 
     root: Path
     path: Path
+    #: Where ``--overwrite`` sets a finished run aside; removed once a run here completes.
+    previous: Path | None = None
+
+    def discard_previous(self) -> None:
+        """Delete the finished run that ``--overwrite`` set aside (call on completion)."""
+        if self.previous is not None and self.previous.exists():
+            shutil.rmtree(self.previous)
 
     def path_for(self, *parts: str, suffix: str = "") -> Path:
         """Return ``<run dir>/<parts...><suffix>``, each part made safe; refuse escaping paths."""
@@ -67,13 +74,16 @@ def open_run_dir(output_dir: str | Path, run_name: str, *, overwrite: bool) -> R
     """Create (or reopen) ``<output_dir>/<run_name>`` for writing.
 
     A finished run (manifest status ``complete``) is refused unless
-    ``overwrite``, which removes it first. An unfinished run is reopened so
-    it can resume. A non-empty folder that is not an evalmt run is refused.
+    ``overwrite``, which moves it aside to ``.<name>.previous`` (see
+    ``RunDirectory.previous``): if the new run fails, the old results are not
+    lost. An unfinished run is reopened so it can resume. A non-empty folder
+    that is not an evalmt run is refused.
     """
     root = Path(output_dir).expanduser().resolve()
     path = _inside(root, root / safe_name(run_name))
     if path == root:
         raise ConfigError(f"run name {run_name!r} gives no folder name inside {root}")
+    previous = path.with_name(f".{path.name}.previous")
     if path.exists():
         if not path.is_dir():
             raise ConfigError(f"{path}: exists and is not a folder; choose another run name")
@@ -86,12 +96,14 @@ def open_run_dir(output_dir: str | Path, run_name: str, *, overwrite: bool) -> R
             if not overwrite:
                 raise ConfigError(f"{path}: a finished run exists; pass --overwrite to replace "
                                   "it or change `name:`")
-            shutil.rmtree(path)
+            if previous.exists():
+                shutil.rmtree(previous)
+            path.rename(previous)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot create results folder: {exc.strerror}") from exc
-    return RunDirectory(root=root, path=path)
+    return RunDirectory(root=root, path=path, previous=previous)
 
 
 def manifest_status(run_path: Path) -> str | None:
