@@ -134,10 +134,8 @@ class FastChrfStatistics:
 
     def statistics(self, hypotheses: Sequence[str]) -> list[list[int]]:
         """Per-segment [hyp, ref, match] × order, as sacrebleu extracts them."""
-        try:
-            hyp_keys, hyp_len = self._keys([_prepare(self.metric, h) for h in hypotheses])
-        except UnicodeEncodeError:
-            return self.metric._extract_corpus_statistics(hypotheses, None)
+        # Lone surrogates (which _keys cannot encode) are rejected by scoring._validate.
+        hyp_keys, hyp_len = self._keys([_prepare(self.metric, h) for h in hypotheses])
         per_stream = [self._stream_stats(hyp_keys, hyp_len, ref) for ref in self.refs]
         if len(per_stream) == 1:
             return per_stream[0].tolist()

@@ -47,6 +47,15 @@ from evalmt.metrics.significance import (
 )
 
 
+def _is_text(text: str) -> bool:
+    """Tell whether ``text`` is encodable (no lone surrogates smuggled in via JSON escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _validate(hypotheses: Mapping[str, Sequence[str]],
               references: ReferenceStreams,
               doc_ids: Sequence[str], seg_ids: Sequence[str]) -> int:
@@ -67,6 +76,9 @@ def _validate(hypotheses: Mapping[str, Sequence[str]],
     for j, refs in enumerate(zip(*references, strict=True)):
         if all(r is None for r in refs):
             raise MetricError(f"references: segment {j} has no reference in any stream")
+        if not all(r is None or _is_text(r) for r in refs):
+            raise MetricError(f"references: segment {j} holds a lone surrogate "
+                              "(not valid Unicode text)")
     if not hypotheses:
         raise MetricError("hypotheses: no systems to score")
     for name, hyps in hypotheses.items():
@@ -77,6 +89,10 @@ def _validate(hypotheses: Mapping[str, Sequence[str]],
         if bad is not None:
             raise MetricError(f"system {name!r}: hypothesis {bad} is {hyps[bad]!r}, "
                               "expected a string")
+        bad = next((i for i, h in enumerate(hyps) if not _is_text(h)), None)
+        if bad is not None:
+            raise MetricError(f"system {name!r}: hypothesis {bad} holds a lone surrogate "
+                              "(not valid Unicode text)")
     for label, ids in (("doc_ids", doc_ids), ("seg_ids", seg_ids)):
         if len(ids) != n:
             raise MetricError(f"{label}: {len(ids)} ids for {n} segments")

@@ -145,6 +145,10 @@ class HypothesesSystem(Translator):
             if not isinstance(hyp, str):
                 raise DataError(f"{loc}: field {cfg.field!r} must be a string, "
                                 f"got {type(hyp).__name__}")
+            try:  # JSON escapes can smuggle in lone surrogates, which no file can hold
+                hyp.encode("utf-8")
+            except UnicodeEncodeError:
+                raise DataError(f"{loc}: field {cfg.field!r} holds a lone surrogate") from None
             key = (str(row[cfg.doc_id_field]), str(row[cfg.seg_id_field]))
             if key in found:
                 raise DataError(f"{loc}: duplicate segment {key}")

@@ -98,6 +98,8 @@ def test_edge_cases_behave_as_sacrebleu(label, hyp, refs, key, make, make_sent, 
     ({"references": []}, "expected one or more reference streams"),
     ({"references": [["x", None], [None, None]]}, "segment 1 has no reference"),
     ({"doc_ids": ["d"]}, "doc_ids: 1 ids for 2 segments"),
+    ({"hypotheses": {"mt": ["a", "b \ud800"]}}, "system 'mt': hypothesis 1 holds a lone surrogate"),
+    ({"references": [["x \udfff", "y"]]}, "references: segment 0 holds a lone surrogate"),
 ])
 def test_inconsistent_inputs_raise_metric_error(kwargs, message):
     args = {"hypotheses": {"mt": ["a", "b"]}, "references": [["x", "y"]],

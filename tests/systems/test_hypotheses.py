@@ -66,6 +66,8 @@ def test_custom_fields_and_forced_format(tmp_path):
     ("h.jsonl", jsonl([{"doc_id": "d1", "seg_id": "1", "hyp": 3}]),
      r"h.jsonl:1: field 'hyp' must be a string, got int"),
     ("h.jsonl", "[1, 2]\n", r"h.jsonl:1: expected a JSON object, got list"),
+    ("h.jsonl", '{"doc_id": "d1", "seg_id": "1", "hyp": "bad \\ud800 text"}\n',
+     r"h.jsonl:1: field 'hyp' holds a lone surrogate"),
 ])
 def test_mismatches_are_data_errors_naming_file_and_key(tmp_path, name, content, message):
     path = tmp_path / name
