@@ -286,25 +286,49 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
             names = [str(item.get("name", default)) if isinstance(item, dict) else None
                      for item in raw[key]]
             problems += _duplicates(names, key)
-    if config is not None and data is not None:
-        problems += _metric_problems(config)
+    problems += _metric_problems(config, raw, data)
     if problems or config is None:
         raise ConfigError(_format(problems, source, lines or {}))
     return config
 
 
-def _metric_problems(config: RunConfig) -> list[tuple[tuple, str]]:
-    """Build every metric for every target language now, so bad names/options fail early."""
+def _metric_problems(config: RunConfig | None, raw: dict[str, Any],
+                     data: list[ReaderConfig] | None) -> list[tuple[tuple, str]]:
+    """Build every metric for every target language now, so bad names/options fail early.
+
+    Runs even when other parts of the config are invalid, and reports each
+    bad metric entry under its own index.
+    """
     from evalmt.metrics.base import build_metrics
 
-    names = [m.name for m in config.metrics]
-    options = {m.name: m.options for m in config.metrics if m.options}
-    for lang in sorted({d.tgt_lang for d in config.data}):
+    if config is not None:
+        specs = list(config.metrics)
+    else:  # validate the metrics list alone; its own shape errors are reported already
         try:
-            build_metrics(names, tgt_lang=lang, options=options)
-        except EvalMTError as exc:
-            return [(("metrics",), str(exc))]
-    return []
+            specs = list(RunConfig.model_validate(
+                {"name": "-", "data": [ReaderConfig(reader="-")],
+                 "systems": [SystemConfig(name="-", type="-")],
+                 **({"metrics": raw["metrics"]} if "metrics" in raw else {})}).metrics)
+        except ValidationError:
+            return []
+    langs = sorted({d.tgt_lang for d in data}) if data else [ReaderConfig(reader="-").tgt_lang]
+    problems: list[tuple[tuple, str]] = []
+    for i, spec in enumerate(specs):
+        for lang in langs:
+            try:
+                build_metrics([spec.name], tgt_lang=lang,
+                              options={spec.name: spec.options} if spec.options else {})
+            except EvalMTError as exc:
+                problems.append((("metrics", i), str(exc)))
+                break
+    if not problems:  # each is fine alone: check them together (e.g. duplicates)
+        options = {m.name: m.options for m in specs if m.options}
+        for lang in langs:
+            try:
+                build_metrics([m.name for m in specs], tgt_lang=lang, options=options)
+            except EvalMTError as exc:
+                return [(("metrics",), str(exc))]
+    return problems
 
 
 def import_plugin(module: Any, *, base_dir: Path) -> str | None:

@@ -78,8 +78,9 @@ def test_valid_config_resolves_defaults_and_base_dir(tmp_path):
          r"systems\.1\.name: name 'a_b' clashes with 'a/b'"),
         # unknown metric and bad metric option
         ("metrics: [bleu, chrff]\n",
-         r"run\.yaml: metrics: unknown metric 'chrff'; did you mean 'chrf'"),
-        ("metrics: [{name: chrf, options: {colour: 1}}]\n", r"run\.yaml: metrics: .*colour"),
+         r"run\.yaml: metrics\.1: unknown metric 'chrff'; did you mean 'chrf'"),
+        ("metrics: [{name: chrf, options: {colour: 1}}]\n", r"run\.yaml: metrics\.0: .*colour"),
+        ("metrics: [bleu, bleu]\n", r"run\.yaml: metrics: .*duplicate"),
         # enum value
         ("significance: {method: t-test}\n", r"significance\.method: Input should be"),
         # empty system list
@@ -111,6 +112,18 @@ def test_all_problems_are_reported_at_once(tmp_path):
     assert f"{path}: systems.1.unknown: Input should be 'keep' or 'drop'" in message
     assert f"{path}: bogus: unknown key" in message
     assert "systems.1.unknown: Input should be 'keep' or 'drop', got 'maybe' (line 10)" in message
+
+
+def test_metric_problems_are_reported_with_the_others(tmp_path):
+    path = write(tmp_path, BASE.replace("metrics: [bleu, chrf]", "metrics: [bleu, chrF, bleuu]")
+                 .replace("name:", "nme:", 1))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"4 problems in {path}")
+    assert "nme: unknown key; did you mean 'name'?" in message
+    assert "metrics.1: unknown metric 'chrF'; did you mean 'chrf'?" in message
+    assert "metrics.2: unknown metric 'bleuu'; did you mean 'bleu'?" in message
 
 
 @pytest.mark.parametrize(
