@@ -382,3 +382,44 @@ def test_disk_full_while_writing_the_cache(tmp_path, doubles_dir, capsys, monkey
     timing = manifest(run_dir)["results"]["set1"]["upper"]["timing"]
     assert timing["cached_pieces"] == 2  # the two committed batches were kept
     assert sorted(set(logged(tmp_path))) == sorted(s for pairs in DOCS.values() for s, _ in pairs)
+
+
+def test_interrupted_overwrite_keeps_usable_run_folders(tmp_path, doubles_dir, monkeypatch):
+    """``--overwrite`` interrupted (a) mid-run and (b) while deleting the old run it set aside.
+
+    (a) the old finished run survives until the new one completes; (b) is simulated
+    in the middle of the removal (the old manifest gone, other files left, then
+    KeyboardInterrupt); neither leaves a folder that a later run refuses.
+    """
+    import shutil
+
+    from evalmt.report import run_dir as run_dir_module
+
+    log = tmp_path / "calls.log"
+    systems = f"  - {{name: upper, type: counting, log: '{log}', max_batch_size: 1}}\n"
+    path = write_config(tmp_path, doubles_dir, systems=systems)
+    results = tmp_path / "results"
+    assert main(["run", str(path), "--no-progress"]) == 0
+    first = (results / "t" / "scores.json").read_bytes()
+
+    # (a) interrupted mid-run: the finished run is kept aside, the new one resumes
+    assert main(["run", str(path), "--no-progress", "--overwrite", "--set",
+                 "systems.0.uppercase=false", "--set", "systems.0.interrupt_on=good night"]) == 130
+    assert (results / ".t.previous" / "scores.json").read_bytes() == first
+    assert manifest(results / "t")["status"] == "incomplete"
+    assert main(["run", str(path), "--no-progress", "--set", "systems.0.uppercase=false"]) == 0
+    assert not (results / ".t.previous").exists()
+
+    # (b) interrupted while removing the run set aside
+    def interrupted_rmtree(folder, *args, **kwargs):
+        for manifest_file in Path(folder).rglob("manifest.json"):
+            manifest_file.unlink()
+        raise KeyboardInterrupt
+
+    real_rmtree = shutil.rmtree
+    monkeypatch.setattr(run_dir_module.shutil, "rmtree", interrupted_rmtree)
+    assert main(["run", str(path), "--no-progress", "--overwrite"]) == 130
+    monkeypatch.setattr(run_dir_module.shutil, "rmtree", real_rmtree)
+    assert manifest(results / "t")["status"] == "complete"  # the new run had finished
+    assert main(["run", str(path), "--no-progress", "--overwrite"]) == 0
+    assert sorted(p.name for p in results.iterdir() if p.name != ".cache") == ["t"]
