@@ -70,9 +70,7 @@ def resolve_paths(pattern: str, *, base_dir: Path, suffixes: tuple[str, ...] = (
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        if suffixes:
-            files = [p for p in files if p.suffix in suffixes]
+        files = [p for p in _folder_entries(path) if _wanted(p, suffixes)]
         if not files:
             raise DataError(f"{path}: folder contains no input files")
         return files
@@ -80,6 +78,30 @@ def resolve_paths(pattern: str, *, base_dir: Path, suffixes: tuple[str, ...] = (
     if not matches:
         raise DataError(f"{pattern}: no such file, folder or glob match (looked in {base_dir})")
     return matches
+
+
+def _folder_entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def _wanted(path: Path, suffixes: tuple[str, ...]) -> bool:
+    return path.is_file() and (not suffixes or path.suffix.lower() in suffixes)
+
+
+def skipped_in_folder(pattern: str, *, base_dir: Path,
+                      suffixes: tuple[str, ...] = ()) -> list[str]:
+    """Describe what ``resolve_paths`` leaves out of a folder (subfolders, other suffixes).
+
+    Readers record these as test-set warnings, so nothing is dropped silently.
+    """
+    raw = Path(os.path.expanduser(pattern))
+    path = raw if raw.is_absolute() else base_dir / raw
+    if not path.is_dir():
+        return []
+    other = f"not a {'/'.join(suffixes)} file" if suffixes else "not a file"
+    folder = "a subfolder; folders are not read recursively"
+    return [f"{p}: skipped ({folder if p.is_dir() else other})"
+            for p in _folder_entries(path) if not _wanted(p, suffixes)]
 
 
 def read_text_file(path: Path) -> str:

@@ -19,7 +19,13 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from evalmt.data import align as aligner
-from evalmt.data.base import Reader, ReaderConfig, read_text_file, resolve_paths
+from evalmt.data.base import (
+    Reader,
+    ReaderConfig,
+    read_text_file,
+    resolve_paths,
+    skipped_in_folder,
+)
 from evalmt.data.cleaning import CLEANERS, clean_text, validate_steps
 from evalmt.data.langid import HAN, detect_script, is_chinese
 from evalmt.data.model import Document, Segment, TestSet, file_sha256
@@ -237,5 +243,7 @@ class BilingualTxtReader(Reader):
         return TestSet(
             config.name, config.src_lang, config.tgt_lang, tuple(documents),
             provenance={str(p): file_sha256(p) for p in paths},
-            meta={"reader": "bilingual-txt", "clean": list(config.clean)},
+            meta={"reader": "bilingual-txt", "clean": list(config.clean),
+                  "warnings": tuple(skipped_in_folder(config.path, base_dir=base_dir,
+                                                      suffixes=(".txt",)))},
         )

@@ -226,6 +226,21 @@ def test_folder_reads_each_file_as_a_document(tmp_path):
     assert [d.doc_id for d in testset.documents] == ["a", "b"]
     assert testset.num_segments == 11
     assert set(testset.provenance) == {str(tmp_path / "a.txt"), str(tmp_path / "b.txt")}
+    assert testset.warnings == ()
+
+
+def test_folder_reports_what_it_skips(tmp_path):
+    page(tmp_path, ZH + EN, "b.txt")
+    page(tmp_path, ZH + EN, "Upper.TXT")  # suffixes match in any case
+    (tmp_path / "notes.md").write_text("not a page", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    page(tmp_path / "sub", ZH + EN, "c.txt")
+    testset = read(tmp_path, name="pages")
+    assert [d.doc_id for d in testset.documents] == ["Upper", "b"]
+    assert testset.warnings == (
+        f"{tmp_path / 'notes.md'}: skipped (not a .txt file)",
+        f"{tmp_path / 'sub'}: skipped (a subfolder; folders are not read recursively)",
+    )
 
 
 # --- bad input ------------------------------------------------------------------------------
