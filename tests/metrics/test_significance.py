@@ -121,14 +121,18 @@ def test_clusters_in_report(corpus1):
     assert [r.cluster for r in by_score] == sorted(r.cluster for r in by_score)
 
 
-# Measured: AR rejects 3/40, paired bootstrap 5/40 (sacrebleu's centred
-# bootstrap is known to be somewhat liberal on small samples; see docs/scoring.md).
-@pytest.mark.parametrize(("method", "max_rejections"), [(PAIRED_BOOTSTRAP, 9),
-                                                         (APPROXIMATE_RANDOMIZATION, 7)])
-def test_null_rejection_rate_is_near_nominal(method, max_rejections):
+# Measured here: AR rejects 3/40 (10/200 = 5.0% over 200 seeds, mean p 0.52);
+# the paired bootstrap 5/40 (19/200 = 9.5%, mean p 0.20). sacrebleu's paired
+# bootstrap (Moses-style) compares |d| with centred |d*| one-sidedly, so its
+# null p-values sit low and it is liberal; we reproduce it exactly and say so
+# in docs/scoring.md. The mean-p band tells a real test from one that never rejects.
+@pytest.mark.parametrize(("method", "max_rejections", "mean_p"),
+                         [(PAIRED_BOOTSTRAP, 9, (0.1, 0.35)),
+                          (APPROXIMATE_RANDOMIZATION, 7, (0.35, 0.65))])
+def test_null_rejection_rate_is_near_nominal(method, max_rejections, mean_p):
     # Two systems that are exchangeable by construction: per segment, two
     # independent noisy copies of the reference assigned to A/B by a coin.
-    rejections, seeds = 0, 40
+    rejections, seeds, p_values = 0, 40, []
     for seed in range(seeds):
         rng = random.Random(1000 + seed)
         base = [sentence(rng) for _ in range(30)]
@@ -141,9 +145,11 @@ def test_null_rejection_rate_is_near_nominal(method, max_rejections):
                                metrics=build_metrics(["chrf"], tgt_lang="en"),
                                significance=SignificanceOptions(method=method, samples=200,
                                                                 seed=seed + 1))
-        rejections += report.p_value("chrF2", "a", "b", method) < 0.05
+        p_values.append(report.p_value("chrF2", "a", "b", method))
+        rejections += p_values[-1] < 0.05
     # nominal 5% of 40 = 2; binomial(40, 0.05) exceeds 7 with probability < 0.001
-    assert rejections <= max_rejections
+    assert 1 <= rejections <= max_rejections
+    assert mean_p[0] < sum(p_values) / seeds < mean_p[1]
 
 
 def test_identical_systems_get_sacrebleus_minimum_p_but_share_a_cluster(corpus1):
