@@ -150,6 +150,7 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
     plan = _Plan(systems=tuple(hypotheses), documents=_document_groups(doc_ids),
                  groupings=groupings, doc_ids=doc_ids, seg_ids=seg_ids,
                  confidence=confidence, significance=significance)
+    out.notes.extend(_sample_size_notes(n, len(plan.documents), confidence, significance))
     for spec in metrics:
         out.notes.extend(f"{spec.key}: {note}" for note in spec.notes)
         _score_metric(spec, hypotheses, references, plan, out)
@@ -157,6 +158,25 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                        tuple(out.documents), tuple(out.segments), tuple(out.pairwise),
                        tuple(s.higher_is_better for s in metrics), tuple(out.notes),
                        tuple(out.groups))
+
+
+#: Below this many resampling units a bootstrap CI or p-value is shown but flagged.
+FEW_UNITS = 10
+
+
+def _sample_size_notes(n_segments: int, n_documents: int, confidence: ConfidenceOptions | None,
+                       significance: SignificanceOptions | None) -> list[str]:
+    """Flag intervals and tests computed from too few resampling units to mean much."""
+    notes = []
+    if confidence and confidence.unit == "document" and n_documents < FEW_UNITS:
+        notes.append(f"confidence: the document bootstrap resamples only {n_documents} "
+                     "document(s); its intervals are degenerate or meaningless"
+                     + (" (one document: every resample is the whole test set)"
+                        if n_documents == 1 else ""))
+    elif (confidence or significance) and n_segments < FEW_UNITS:
+        notes.append(f"only {n_segments} segment(s): bootstrap intervals and p-values "
+                     "are illustrations, not evidence")
+    return notes
 
 
 @dataclass

@@ -169,3 +169,25 @@ def test_group_labels_must_cover_every_segment(corpus1):
     with pytest.raises(MetricError, match="groups.alignment: 1 labels for 60 segments"):
         score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
                       metrics=build_metrics(["bleu"], tgt_lang="en"), groups={"alignment": ["x"]})
+
+
+@pytest.mark.parametrize(("n_docs", "unit", "expected"), [
+    (1, "document", "resamples only 1 document(s); its intervals are degenerate"),
+    (3, "segment", "only 3 segment(s): bootstrap intervals and p-values are illustrations"),
+    (12, "document", None),
+])
+def test_too_few_resampling_units_are_noted(n_docs, unit, expected):
+    from evalmt.metrics import ConfidenceOptions
+
+    hyps = [f"a b c {i}" for i in range(max(3, n_docs))]
+    refs = [[f"a b d {i}" for i in range(len(hyps))]]
+    doc_ids = [f"d{i % n_docs}" for i in range(len(hyps))]
+    report = score_systems(hypotheses={"s": hyps}, references=refs, doc_ids=doc_ids,
+                           seg_ids=[str(i) for i in range(len(hyps))],
+                           metrics=build_metrics(["bleu"], tgt_lang="en"),
+                           confidence=ConfidenceOptions(samples=20, seed=1, unit=unit))
+    sample_notes = [n for n in report.notes if "resampl" in n or "segment(s)" in n]
+    if expected is None:
+        assert sample_notes == []
+    else:
+        assert len(sample_notes) == 1 and expected in sample_notes[0]
