@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import pytest
@@ -315,3 +316,70 @@ def test_evalmt_run_with_ctranslate2(run_config, tmp_path):
         timing = again["results"]["sample"][name]["timing"]
         assert timing["calls"] == 0 and timing["cached_pieces"] == timing["pieces"]
         assert again["systems"][name]["directions"]["zh-en"]["stats"]["conversions"] == 0
+
+
+# --- the speed benchmark (scripts/bench/translate.py) -------------------------------------
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "scripts" / "bench" / "translate.py"
+    spec = importlib.util.spec_from_file_location("bench_translate", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the config annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_paragraphs_are_seeded_and_long_tailed():
+    bench = _bench_module()
+    texts = bench.paragraphs(300, 1)
+    assert texts == bench.paragraphs(300, 1) and texts != bench.paragraphs(300, 2)
+    lengths = sorted(len(t) for t in texts)
+    assert lengths[0] >= 10 and lengths[-1] <= 300
+    median = lengths[len(lengths) // 2]
+    assert 40 <= median <= 80 and lengths[-1] > 3 * median  # log-normal, median 60
+
+
+def test_bench_engines_decode_exactly_the_limit(tiny_marian, convert_dir):
+    """Every engine must do the same work: min = max length, so no segment stops early."""
+    bench = _bench_module()
+    options = {"max_new_tokens": 30, "max_length_ratio": 0.5, "max_length_offset": 2}
+    ct2 = bench.FixedCT2(CTranslate2Config(name="c", model=str(tiny_marian), beam_size=1,
+                                           convert_dir=str(convert_dir), device="cpu",
+                                           **options), src_lang="zh", tgt_lang="en")
+    spy = BatchSpy(ct2)
+    sources = ["我们今天去北京。天气很好，我们很高兴。", "好"]
+    ct2.translate(sources)
+    (call,) = spy.calls
+    # hand-computed: limit = ceil(0.5 × source tokens) + 2 for the longest source
+    longest = max(len(tokens) for tokens in call["source"])
+    expected = math.ceil(0.5 * longest) + 2
+    assert call["min_decoding_length"] == call["max_decoding_length"] == expected
+    results = spy.real(call["source"], None, **{k: v for k, v in call.items()
+                                                 if k not in ("source", "target_prefix")})
+    assert [len(r.hypotheses[0]) for r in results] == [expected, expected]
+    hf = bench.FixedHF(bench.FixedHFConfig(name="h", model=str(tiny_marian), num_beams=1,
+                                           device="cpu", **options),
+                       src_lang="zh", tgt_lang="en")
+    kwargs = hf.generation_kwargs(expected)
+    assert kwargs["min_new_tokens"] == kwargs["max_new_tokens"] == expected
+
+
+@pytest.mark.slow
+def test_bench_script_runs(tmp_path):
+    import subprocess
+
+    out = tmp_path / "bench.json"
+    script = __import__("pathlib").Path(__file__).parents[2] / "scripts/bench/translate.py"
+    proc = subprocess.run([sys.executable, str(script), "--segments", "5", "--ratio", "0.1",
+                           "--workdir", str(tmp_path / "work"), "--json", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert set(result["seconds"]) == {"naive", "hf-seq2seq", "ctranslate2-float32",
+                                      "ctranslate2-int8"}
+    assert result["settings"]["segments"] == 5 and not result["errors"]
+    assert result["ratios"]["rerun/first-run"] < 1
+    assert "hf-seq2seq/naive" in proc.stdout
