@@ -127,9 +127,40 @@ def assert_same_results(a: Path, b: Path) -> None:
             assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
 
 
-def subprocess_env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+#: Seconds every hf-seq2seq batch waits before translating, in the subprocess runs only.
+#: The tiny model translates a segment in ~20 ms on an idle machine, faster than a test
+#: can react; with the wait, "after k cached segments + up to 0.2 s" is always inside
+#: batch k + 1, however loaded the machine is. Outputs are unchanged.
+BATCH_DELAY = 0.25
+SLOW_HOOK = f"""\
+# Loaded by Python at start-up (sitecustomize) in the reliability fault tests only.
+import time
+import evalmt.systems.hf_seq2seq as _module
+
+_translate = _module.HFSeq2SeqSystem.translate
+
+
+def _slow_translate(self, batch):
+    time.sleep({BATCH_DELAY})
+    return _translate(self, batch)
+
+
+_module.HFSeq2SeqSystem.translate = _slow_translate
+"""
+
+
+@pytest.fixture(scope="module")
+def hook_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("hook")
+    (folder / "sitecustomize.py").write_text(SLOW_HOOK, encoding="utf-8")
+    return folder
+
+
+def subprocess_env(hook: Path) -> dict[str, str]:
+    path = os.pathsep.join([str(hook), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false"}
 
 
 def wait_for_rows(proc: subprocess.Popen, cache: Path, rows: int, timeout: float = 180) -> None:
@@ -143,27 +174,31 @@ def wait_for_rows(proc: subprocess.Popen, cache: Path, rows: int, timeout: float
 
 
 @pytest.fixture(scope="module")
-def reference_run(tiny_marian, tmp_path_factory) -> Path:
+def reference_run(tiny_marian, hook_dir, tmp_path_factory) -> Path:
     """An uninterrupted run; its folder is what every interrupted run must reproduce."""
     folder = tmp_path_factory.mktemp("reference")
     write_marian_run(folder, tiny_marian)
-    done = subprocess.run(COMMAND, cwd=folder, env=subprocess_env(), capture_output=True,
+    done = subprocess.run(COMMAND, cwd=folder, env=subprocess_env(hook_dir), capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert cache_rows(folder / "cache.sqlite") == len(SOURCES)
+    timing = manifest(folder / "results" / "k")["results"]["s"]["marian"]["timing"]
+    assert timing["calls"] == len(SOURCES)  # one segment per batch
+    assert timing["model_seconds"] >= BATCH_DELAY * len(SOURCES)  # the start-up hook is active
     return folder / "results" / "k"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("seed", "third"), [(1, 0), (2, 1), (3, 2)])
-def test_sigkill_at_a_random_point_then_resume(seed, third, reference_run, tiny_marian, tmp_path):
+def test_sigkill_at_a_random_point_then_resume(seed, third, reference_run, tiny_marian, hook_dir,
+                                               tmp_path):
     # one seeded point in each third of the run (0-2, 3-5 or 6-8 segments cached)
     rng = random.Random(seed)
     kill_after = rng.randrange(3 * third, 3 * third + 3)  # cached rows before the kill
     extra_sleep = rng.uniform(0.0, 0.2)  # then somewhere inside the next batch
     write_marian_run(tmp_path, tiny_marian)
     cache = tmp_path / "cache.sqlite"
-    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(),
+    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(hook_dir),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_rows(proc, cache, kill_after)
@@ -180,7 +215,7 @@ def test_sigkill_at_a_random_point_then_resume(seed, third, reference_run, tiny_
     if (run_dir / "manifest.json").exists():
         assert manifest(run_dir)["status"] == "incomplete"
 
-    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(hook_dir), capture_output=True,
                            text=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr
     timing = manifest(run_dir)["results"]["s"]["marian"]["timing"]
@@ -191,10 +226,10 @@ def test_sigkill_at_a_random_point_then_resume(seed, third, reference_run, tiny_
 
 
 @pytest.mark.slow
-def test_sigint_stops_cleanly_with_130(reference_run, tiny_marian, tmp_path):
+def test_sigint_stops_cleanly_with_130(reference_run, tiny_marian, hook_dir, tmp_path):
     write_marian_run(tmp_path, tiny_marian)
     cache = tmp_path / "cache.sqlite"
-    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(),
+    proc = subprocess.Popen(COMMAND, cwd=tmp_path, env=subprocess_env(hook_dir),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         wait_for_rows(proc, cache, 3)
@@ -217,7 +252,7 @@ def test_sigint_stops_cleanly_with_130(reference_run, tiny_marian, tmp_path):
     finally:
         conn.close()
     assert 3 <= len(sources) < len(SOURCES) and set(sources) <= set(SOURCES)
-    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+    again = subprocess.run(COMMAND, cwd=tmp_path, env=subprocess_env(hook_dir), capture_output=True,
                            text=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr
     assert manifest(run_dir)["results"]["s"]["marian"]["timing"]["cached_pieces"] == len(sources)
@@ -225,10 +260,10 @@ def test_sigint_stops_cleanly_with_130(reference_run, tiny_marian, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_runs_at_once_share_the_cache(reference_run, tiny_marian, tmp_path):
+def test_two_runs_at_once_share_the_cache(reference_run, tiny_marian, hook_dir, tmp_path):
     write_marian_run(tmp_path, tiny_marian)
     procs = [subprocess.Popen([*COMMAND, "--set", f"name={name}"], cwd=tmp_path,
-                              env=subprocess_env(), stdout=subprocess.DEVNULL,
+                              env=subprocess_env(hook_dir), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE) for name in ("a", "b")]
     errs = [p.communicate(timeout=300)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0], errs
