@@ -31,3 +31,10 @@ def doubles_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("doubles")
     (folder / "evalmt_run_doubles.py").write_text(DOUBLES_SOURCE, encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2(tmp_path_factory) -> Path:
+    import tiny_models
+
+    return tiny_models.build_qwen2(tmp_path_factory.mktemp("tiny") / "qwen2")

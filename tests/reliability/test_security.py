@@ -173,7 +173,8 @@ def recorded_loads(monkeypatch):
         return real_load(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", load)
-    for cls_name in ("AutoTokenizer", "AutoConfig", "AutoModelForSeq2SeqLM"):
+    for cls_name in ("AutoTokenizer", "AutoConfig", "AutoModelForSeq2SeqLM",
+                     "AutoModelForCausalLM", "AutoModel"):
         cls = getattr(transformers, cls_name)
         real = cls.from_pretrained
 
@@ -207,6 +208,31 @@ def test_safetensors_loaded_without_pickle_and_flag_passed_through(tiny_marian, 
     assert all(value is trust for _, value in loaders)
     notices = [w for w in system.describe()["warnings"] if "trust_remote_code" in w]
     assert len(notices) == (1 if trust else 0)
+
+
+def test_causal_and_ct2_back_ends_load_without_pickle(tiny_marian, tiny_qwen2, tmp_path,
+                                                       recorded_loads):
+    """hf-causal (tiny Qwen2) and ctranslate2 (tiny Marian, converted here) never unpickle."""
+    from evalmt.systems.ct2 import CTranslate2Config, CTranslate2System
+    from evalmt.systems.hf_causal import HFCausalConfig, HFCausalSystem
+
+    causal = HFCausalSystem(HFCausalConfig(name="llm", model=str(tiny_qwen2), device="cpu",
+                                           max_new_tokens=4), src_lang="zh", tgt_lang="en")
+    ct2 = CTranslate2System(CTranslate2Config(name="ct2", model=str(tiny_marian), device="cpu",
+                                              convert_dir=str(tmp_path / "ct2"), beam_size=1,
+                                              max_new_tokens=4, compute_type="float32"),
+                            src_lang="zh", tgt_lang="en")
+    for system in (causal, ct2):
+        assert len(system.translate([SENTENCE])) == 1
+        system.close()
+    assert all(k.get("weights_only") is True for name, k in recorded_loads
+               if name == "torch.load")
+    loaders = [(name, k.get("trust_remote_code")) for name, k in recorded_loads
+               if name.endswith("from_pretrained")]
+    assert "AutoModelForCausalLM.from_pretrained" in {name for name, _ in loaders}
+    # CTranslate2's converter omits the argument when it is off (None: transformers' default,
+    # which never runs repository code without an explicit True)
+    assert all(value in (False, None) for _, value in loaders), loaders
 
 
 def bin_copy(tiny_marian: Path, folder: Path, state) -> Path:
