@@ -209,3 +209,45 @@ def test_band_keeps_the_diagonal_when_extra_paragraphs_lead(offset, n):
     pairs = [(b.zh[0], b.en[0]) for b in result.beads if b.kind == "1-1"]
     half = n // 2
     assert pairs[-half:] == [(i, i + offset) for i in range(n - half, n)]
+
+
+def exact_alignment_cost(zh: list[int], en: list[int]) -> tuple[float, list[tuple[int, int]]]:
+    """Cheapest alignment cost over the whole grid, and its path (an independent, unbanded DP)."""
+    from evalmt.data.align import _STEPS, bead_cost, document_ratio
+
+    ratio = document_ratio(zh, en)
+    n, m = len(zh), len(en)
+    best = {(0, 0): (0.0, None)}
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if (i, j) not in best:
+                continue
+            here = best[(i, j)][0]
+            for kind, (di, dj) in _STEPS.items():
+                if i + di > n or j + dj > m:
+                    continue
+                cost = here + bead_cost(kind, sum(zh[i:i + di]), sum(en[j:j + dj]),
+                                        ratio=ratio)[0]
+                if (i + di, j + dj) not in best or cost < best[(i + di, j + dj)][0]:
+                    best[(i + di, j + dj)] = (cost, (i, j))
+    path, cell = [], (n, m)
+    while cell is not None:
+        path.append(cell)
+        cell = best[cell][1]
+    return best[(n, m)][0], path
+
+
+@settings(max_examples=15, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(zh=st.lists(st.integers(1, 60), min_size=BAND + 1, max_size=BAND + 40),
+       drop=st.lists(st.integers(0, BAND), max_size=5))
+def test_banded_search_finds_the_exact_optimum_within_the_band(zh, drop):
+    """Pages longer than the band: the banded cost equals the full search whenever the
+    optimal path stays within the band, and is never lower than it."""
+    en = [round(0.96 * z) + 1 for i, z in enumerate(zh) if i not in set(drop)]
+    exact, path = exact_alignment_cost(zh, en)
+    banded = dynamic(zh, en)
+    assert banded.cost >= exact - 1e-9
+    n, m = len(zh), len(en)
+    if all(abs(j * n - i * m) <= BAND * max(n, m) for i, j in path):
+        assert abs(banded.cost - exact) < 1e-6
