@@ -16,16 +16,15 @@ temporary sibling and renamed into place, so a reader never sees half a file.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evalmt.config import safe_name
-from evalmt.errors import ConfigError, DataError
+from evalmt.errors import ConfigError
+from evalmt.report.tables import atomic_write_text
 
 MANIFEST = "manifest.json"
 
@@ -57,7 +56,7 @@ class RunDirectory:
 
     def write_text(self, target: Path, text: str) -> Path:
         """Atomically write ``text`` (UTF-8) to ``target`` inside this run."""
-        return atomic_write(_inside(self.root, target), text.encode("utf-8"))
+        return atomic_write_text(_inside(self.root, target), text)
 
     def write_json(self, target: Path, obj: Any) -> Path:
         """Atomically write ``obj`` as indented UTF-8 JSON."""
@@ -113,25 +112,6 @@ def manifest_status(run_path: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return data.get("status") if isinstance(data, dict) else None
-
-
-def atomic_write(target: Path, data: bytes) -> Path:
-    """Write ``data`` to a temporary sibling of ``target``, fsync, and rename it into place."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise DataError(f"{target}: cannot write: {exc.strerror or exc}") from exc
-    return target
 
 
 def _inside(root: Path, target: Path) -> Path:

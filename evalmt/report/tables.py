@@ -32,8 +32,8 @@ SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "
                         "delta", "p_value", "samples", "seed", "signature")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and ``os.replace``.
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary sibling, fsync and ``os.replace``.
 
     A crash leaves either the old file or none, never a half-written one; a
     failed write (disk full, permissions) is a ``DataError`` naming the file.
@@ -43,8 +43,8 @@ def atomic_write_text(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -53,6 +53,12 @@ def atomic_write_text(path: Path, text: str) -> None:
             raise
     except OSError as exc:
         raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Atomically write ``text`` as UTF-8 (see ``atomic_write_bytes``)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
