@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from evalmt.errors import TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig, Translator
+from evalmt.systems.base import SystemConfig
+from evalmt.systems.hf_base import HFModelSystem
 from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
 
 LOG = logging.getLogger("evalmt.systems.hf_causal")
@@ -96,43 +97,24 @@ class HFCausalConfig(SystemConfig):
         return value
 
 
-class HFCausalSystem(Translator):
+class HFCausalSystem(HFModelSystem):
     """Decoder-only LLM translator with chat template, few-shot prompt and output cleanup."""
 
     config_model: ClassVar[type[SystemConfig]] = HFCausalConfig
     config: HFCausalConfig
+    auto_model_class = "AutoModelForCausalLM"
 
     def __init__(
         self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
     ) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
-        #: Folder that a relative ``model:`` path is resolved against (the config's folder).
-        self.base_dir = Path(base_dir) if base_dir is not None else None
-        self.warnings: list[str] = []
-        if self.config.trust_remote_code:
-            self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         self.src_name = hf_common.language_name(src_lang)
         self.tgt_name = hf_common.language_name(tgt_lang)
         self.cleanup_counts = CleanupCounter()
-        self._source: hf_common.ModelSource | None = None
-        self._tokenizer: Any = None
-        self._hf_config: Any = None
         self._use_chat = False
         self._stop_ids: tuple[int, ...] = ()
-        self._model: Any = None
-        self._device: str | None = None
 
     # --- lazy loading ------------------------------------------------------------------------
-
-    @property
-    def source(self) -> hf_common.ModelSource:
-        """Identity of the checkpoint (resolved commit or local file hashes)."""
-        if self._source is None:
-            self._source = hf_common.resolve_source(
-                self.config.model, self.config.revision, key=f"system {self.name!r}: model",
-                base_dir=self.base_dir,
-            )
-        return self._source
 
     @property
     def tokenizer(self) -> Any:
@@ -160,29 +142,6 @@ class HFCausalSystem(Translator):
             self._stop_ids = self._end_of_turn_ids(tokenizer)
             self._tokenizer = tokenizer
         return self._tokenizer
-
-    @property
-    def model(self) -> Any:
-        """The causal LM, loaded on first use."""
-        if self._model is None:
-            from transformers import AutoModelForCausalLM
-
-            self._device = hf_common.resolve_device(self.config.device)
-            self._model = hf_common.load_model(
-                AutoModelForCausalLM,
-                self.source,
-                dtype=self.dtype,
-                device=self._device,
-                trust_remote_code=self.config.trust_remote_code,
-                warnings=self.warnings,
-            )
-        return self._model
-
-    @property
-    def dtype(self) -> str:
-        """The resolved dtype name (``auto`` → per device)."""
-        device = self._device or hf_common.resolve_device(self.config.device)
-        return hf_common.resolve_dtype(self.config.dtype, device)
 
     @property
     def uses_chat_template(self) -> bool:
@@ -362,28 +321,14 @@ class HFCausalSystem(Translator):
         return cleaned.text
 
     def describe(self) -> dict[str, Any]:
-        """Manifest entry: checkpoint identity, prompt, stop tokens, cleanup counts, warnings."""
+        """Manifest entry: the shared HF fields plus prompt, stop tokens and cleanup counts."""
         info = super().describe()
         info.update(
             {
-                "model_source": self.source.identity() | {"revision": self.source.revision},
                 "chat_template": self.uses_chat_template,
                 "rendered_prompt": self.render_prompt("{source}"),
                 "stop_tokens": self.tokenizer.convert_ids_to_tokens(list(self.stop_token_ids)),
-                "device": self._device or hf_common.resolve_device(self.config.device),
-                "dtype": self.dtype,
-                "max_input_tokens": self.max_input_tokens,
                 "cleanup": self.cleanup_counts.counts,  # live: final counts in the manifest
-                "warnings": self.warnings,  # live: warnings raised while loading land too
             }
         )
         return info
-
-    def close(self) -> None:
-        """Drop the model and tokenizer (frees GPU memory when nothing else holds them)."""
-        self._model = None
-        self._tokenizer = None
-        if self._device and self._device.startswith("cuda"):
-            import torch
-
-            torch.cuda.empty_cache()

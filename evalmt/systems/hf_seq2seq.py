@@ -29,7 +29,8 @@ from pydantic import Field, PositiveInt, field_validator
 
 from evalmt.errors import ConfigError, TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig, Translator
+from evalmt.systems.base import SystemConfig
+from evalmt.systems.hf_base import HFModelSystem
 
 LOG = logging.getLogger("evalmt.systems.hf_seq2seq")
 
@@ -97,44 +98,22 @@ class Seq2SeqSetup:
     forced_bos_token_id: int | None
 
 
-class HFSeq2SeqSystem(Translator):
+class HFSeq2SeqSystem(HFModelSystem):
     """Encoder-decoder translator (Marian, NLLB, M2M100, mBART-50, T5/MADLAD)."""
 
     config_model: ClassVar[type[SystemConfig]] = HFSeq2SeqConfig
     config: HFSeq2SeqConfig
+    auto_model_class = "AutoModelForSeq2SeqLM"
 
     def __init__(
         self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
     ) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
-        #: Folder that a relative ``model:`` path is resolved against (the config's folder).
-        self.base_dir = Path(base_dir) if base_dir is not None else None
-        self.warnings: list[str] = []
-        if self.config.trust_remote_code:
-            self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         # Updated in place, so a manifest holding describe()'s dict shows final counts.
         self.stats: dict[str, int] = {"truncated_inputs": 0}
-        self._source: hf_common.ModelSource | None = None
-        self._tokenizer: Any = None
-        self._hf_config: Any = None
         self._setup: Seq2SeqSetup | None = None
-        self._model: Any = None
-        self._device: str | None = None
 
     # --- lazy loading ------------------------------------------------------------------------
-
-    def _key(self, field_name: str) -> str:
-        return f"system {self.name!r}: {field_name}"
-
-    @property
-    def source(self) -> hf_common.ModelSource:
-        """Identity of the checkpoint (resolved commit or local file hashes)."""
-        if self._source is None:
-            self._source = hf_common.resolve_source(
-                self.config.model, self.config.revision, key=self._key("model"),
-                base_dir=self.base_dir,
-            )
-        return self._source
 
     @property
     def tokenizer(self) -> Any:
@@ -155,29 +134,6 @@ class HFSeq2SeqSystem(Translator):
         if self._setup is None:
             _ = self.tokenizer  # resolves the setup together with the tokenizer
         return self._setup  # type: ignore[return-value]
-
-    @property
-    def model(self) -> Any:
-        """The generation model, loaded on first use."""
-        if self._model is None:
-            from transformers import AutoModelForSeq2SeqLM
-
-            self._device = hf_common.resolve_device(self.config.device)
-            self._model = hf_common.load_model(
-                AutoModelForSeq2SeqLM,
-                self.source,
-                dtype=self.dtype,
-                device=self._device,
-                trust_remote_code=self.config.trust_remote_code,
-                warnings=self.warnings,
-            )
-        return self._model
-
-    @property
-    def dtype(self) -> str:
-        """The resolved dtype name (``auto`` → per device)."""
-        device = self._device or hf_common.resolve_device(self.config.device)
-        return hf_common.resolve_dtype(self.config.dtype, device)
 
     def _resolve_setup(self, tokenizer: Any) -> Seq2SeqSetup:
         cfg = self.config
@@ -361,32 +317,22 @@ class HFSeq2SeqSystem(Translator):
         return self.stats["truncated_inputs"]
 
     def describe(self) -> dict[str, Any]:
-        """Manifest entry: config, checkpoint identity, family, codes, dtype, warnings."""
+        """Manifest entry: the shared HF fields plus family, language codes and counts."""
         info = super().describe()
         setup = self.setup
         info.update(
             {
-                "model_source": self.source.identity() | {"revision": self.source.revision},
                 "family": setup.family,
                 "src_code": setup.src_code,
                 "tgt_code": setup.tgt_code,
                 "prefix": setup.prefix,
                 "forced_bos_token_id": setup.forced_bos_token_id,
-                "device": self._device or hf_common.resolve_device(self.config.device),
-                "dtype": self.dtype,
-                "max_input_tokens": self.max_input_tokens,
                 "stats": self.stats,
-                "warnings": self.warnings,  # live: warnings raised while loading land too
             }
         )
         return info
 
     def close(self) -> None:
-        """Drop the model and tokenizer (frees GPU memory when nothing else holds them)."""
-        self._model = None
-        self._tokenizer = None
+        """Drop the model, tokenizer and language setup."""
+        super().close()
         self._setup = None
-        if self._device and self._device.startswith("cuda"):
-            import torch
-
-            torch.cuda.empty_cache()
