@@ -139,7 +139,7 @@ class TestSet:
         return [s.src for s in self.segments()]
 
     def reference_streams(self) -> list[list[str]]:
-        """References as sacrebleu wants them: one list per stream, each as long as the sources.
+        """Return references as sacrebleu wants them: one list per stream, one entry per segment.
 
         A segment with fewer references than the test set has ``None`` in the
         missing streams (sacrebleu skips ``None`` references).
@@ -149,7 +149,7 @@ class TestSet:
         return [[s.refs[i] if i < len(s.refs) else None for s in segs] for i in range(n)]
 
     def doc_ids(self) -> list[str]:
-        """The document id of every segment, in segment order."""
+        """Return the document id of every segment, in segment order."""
         return [s.doc_id for s in self.segments()]
 
     def content_hash(self) -> str:
@@ -162,7 +162,7 @@ class TestSet:
         return h.hexdigest()
 
     def select_documents(self, limit: int) -> TestSet:
-        """A test set with only the first ``limit`` documents."""
+        """Return a test set with only the first ``limit`` documents."""
         return TestSet(self.name, self.src_lang, self.tgt_lang, self.documents[:limit],
                        self.provenance, self.meta)
 

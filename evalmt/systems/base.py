@@ -83,7 +83,7 @@ class Translator(ABC):
         """Translate ``batch``; return exactly one string per input, in order."""
 
     def precomputed_outputs(self, segments: Sequence[Segment]) -> list[str] | None:
-        """Outputs for ``segments`` that exist already (e.g. hypothesis files), else ``None``.
+        """Return outputs for ``segments`` that already exist (hypothesis files), else ``None``.
 
         A system that returns a list here is not run through ``evalmt.translate``
         (no chunking, batching or cache); the list must match ``segments`` 1:1.
@@ -99,7 +99,7 @@ class Translator(ABC):
         return max(1, len(text.split()) if text.isascii() else len(text))
 
     def describe(self) -> dict[str, Any]:
-        """What the manifest records about this system (class, config, resolved revision)."""
+        """Return what the manifest records about this system (class, config, fingerprint)."""
         return {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
             "config": self.config.model_dump(mode="json"),
