@@ -17,7 +17,6 @@ messages from the CLI.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -122,12 +121,9 @@ def limit_dataset(testset: TestSet, limit: int | None) -> TestSet:
 
 def build_system(config: SystemConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: Path) -> Translator:
-    """Build the system ``config`` names; pass ``base_dir`` to systems that read files."""
-    cls = SYSTEMS.get(config.type)
-    kwargs: dict[str, Any] = {"src_lang": src_lang, "tgt_lang": tgt_lang}
-    if "base_dir" in inspect.signature(cls.__init__).parameters:
-        kwargs["base_dir"] = base_dir
-    return cls(config, **kwargs)
+    """Build the system ``config`` names; relative paths in it resolve against ``base_dir``."""
+    return SYSTEMS.get(config.type)(config, src_lang=src_lang, tgt_lang=tgt_lang,
+                                    base_dir=base_dir)
 
 
 def system_outputs(system: Translator, testset: TestSet, *, cache: Any, progress: bool,

@@ -42,8 +42,8 @@ class CountingSystem(Translator):
 
     config_model = CountingConfig
 
-    def __init__(self, config, *, src_lang, tgt_lang):
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+    def __init__(self, config, *, src_lang, tgt_lang, base_dir=None):
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         self.max_input_tokens = config.max_input
 
     def fingerprint(self):

@@ -19,6 +19,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -47,10 +48,20 @@ class Translator(ABC):
     #: Longer segments are split into sentences by ``evalmt.translate`` and joined back.
     max_input_tokens: int | None = None
 
-    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
+    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str,
+                 base_dir: Path | str | None = None) -> None:
         self.config = config
         self.src_lang = src_lang
         self.tgt_lang = tgt_lang
+        #: Folder that relative paths in the config resolve against (the config's folder).
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+
+    def resolve_path(self, path: str | Path) -> Path:
+        """Return ``path`` with ``~`` expanded; a relative path is taken from ``base_dir``."""
+        resolved = Path(path).expanduser()
+        if not resolved.is_absolute() and self.base_dir is not None:
+            resolved = self.base_dir / resolved
+        return resolved
 
     @property
     def name(self) -> str:

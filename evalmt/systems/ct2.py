@@ -231,8 +231,9 @@ class CTranslate2System(HFSeq2SeqSystem):
     config_model: ClassVar[type[SystemConfig]] = CTranslate2Config
     config: CTranslate2Config  # type: ignore[assignment]
 
-    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+    def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str,
+                 base_dir: Path | str | None = None) -> None:
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         self.stats["conversions"] = 0
         self._ct2_dir: Path | None = None
         self._tokenizer_source: hf_common.ModelSource | None = None
@@ -240,7 +241,7 @@ class CTranslate2System(HFSeq2SeqSystem):
     @property
     def prebuilt(self) -> bool:
         """True when ``model:`` already is a CTranslate2 directory."""
-        return is_ct2_directory(Path(self.config.model).expanduser())
+        return is_ct2_directory(self.resolve_path(self.config.model))
 
     @property
     def tokenizer_source(self) -> hf_common.ModelSource:
@@ -251,7 +252,7 @@ class CTranslate2System(HFSeq2SeqSystem):
                 self._tokenizer_source = self.source
             else:
                 self._tokenizer_source = hf_common.resolve_source(
-                    location, None, key=self._key("tokenizer"))
+                    location, None, key=self._key("tokenizer"), base_dir=self.base_dir)
         return self._tokenizer_source
 
     @property
@@ -288,10 +289,10 @@ class CTranslate2System(HFSeq2SeqSystem):
         """The CTranslate2 model directory, converting the checkpoint on first use."""
         if self._ct2_dir is None:
             if self.prebuilt:
-                self._ct2_dir = Path(self.config.model).expanduser()
+                self._ct2_dir = self.resolve_path(self.config.model)
             else:
                 self._ct2_dir, converted = convert(
-                    self.source, convert_dir=Path(self.config.convert_dir).expanduser(),
+                    self.source, convert_dir=self.resolve_path(self.config.convert_dir),
                     quantization=self.quantization,
                     trust_remote_code=self.config.trust_remote_code)
                 self.stats["conversions"] += int(converted)

@@ -191,12 +191,14 @@ class DictionarySystem(Translator):
     config_model = DictionaryConfig
     config: DictionaryConfig
 
-    def __init__(self, config: DictionaryConfig, *, src_lang: str, tgt_lang: str) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
+    def __init__(self, config: DictionaryConfig, *, src_lang: str, tgt_lang: str,
+                 base_dir: Path | str | None = None) -> None:
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         if not src_lang.lower().startswith("zh") or not tgt_lang.lower().startswith("en"):
             raise ConfigError(f"system {config.name!r} (dictionary) translates zh → en only, "
                               f"not {src_lang} → {tgt_lang}")
-        self.path = Path(config.dictionary) if config.dictionary else default_dictionary_path()
+        self.path = self.resolve_path(config.dictionary) if config.dictionary \
+            else default_dictionary_path()
         if not self.path.is_file():
             raise ConfigError(f"system {config.name!r}: key `dictionary`: no such file "
                               f"{self.path}")

@@ -25,9 +25,7 @@ class HFModelSystem(Translator):
     def __init__(
         self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
     ) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
-        #: Folder that a relative ``model:`` path is resolved against (the config's folder).
-        self.base_dir = Path(base_dir) if base_dir is not None else None
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
         self.warnings: list[str] = []
         if self.config.trust_remote_code:
             self.warnings.append(hf_common.remote_code_notice(self.name, self.config.model))

@@ -51,11 +51,8 @@ class HypothesesSystem(Translator):
 
     def __init__(self, config: HypothesesConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: str | Path | None = None) -> None:
-        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang)
-        path = Path(config.path).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        self.path = path
+        super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
+        self.path = self.resolve_path(config.path)
 
     @property
     def layout(self) -> str:

@@ -103,6 +103,18 @@ def test_unknown_characters_kept_or_dropped(tmp_path):
     assert keep.fingerprint() != drop.fingerprint()
 
 
+def test_relative_dictionary_path_resolves_against_the_config_folder(tmp_path, monkeypatch):
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "lab" / "mini.txt").write_text("會議 会议 [hui4 yi4] /meeting/\n",
+                                               encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # the working folder does not hold lab/mini.txt's parent
+    cls = SYSTEMS.get("dictionary")
+    system = cls(cls.config_model(name="k", type="dictionary", dictionary="mini.txt"),
+                 src_lang="zh", tgt_lang="en", base_dir=tmp_path / "lab")
+    assert system.path == tmp_path / "lab" / "mini.txt"
+    assert system.gloss("會議") == "meeting"
+
+
 def test_longest_match_prefers_the_longer_word(system, cedict_lines):
     assert "外交部" in cedict_lines and "外交" in cedict_lines and "部" in cedict_lines
     longest = ["外交部長"] if "外交部長" in cedict_lines else ["外交部", "長"]
