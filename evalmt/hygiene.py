@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from evalmt.data.langid import primary_subtag
 from evalmt.errors import DataError
 
 #: Han (incl. extension A, compatibility ideographs, extensions B+), kana, hangul.
@@ -62,7 +63,7 @@ def check_outputs(*, system: str, hypotheses: Sequence[str],
     if len(hypotheses) != len(references):
         raise DataError(f"hygiene of {system!r}: {len(hypotheses)} outputs but "
                         f"{len(references)} references")
-    lang = (tgt_lang or "").split("-")[0].split("_")[0].lower()
+    lang = primary_subtag(tgt_lang)
     untranslated = None if lang in CJK_LANGS else sum(
         1 for h in hypotheses if CJK_RE.search(h))
     hyp_total = ref_total = too_short = too_long = 0

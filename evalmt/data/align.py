@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
+from evalmt.data.langid import HAN_CHAR as _HAN_CHAR
+
 # Expected English words per Chinese (Han) character. Measured on the bundled
 # sample (evalmt/resources/samples/000_1fbc44d11a2c24ea.txt): its three
 # paragraph pairs give 136/145 = 0.94, 115/139 = 0.83, 116/100 = 1.16 words
@@ -59,7 +61,6 @@ MAX_UNPAIRED_SHARE = 1 / 3
 # and is then judged implausible, never silently mispaired.
 BAND = 100
 
-_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NON_HAN_TOKEN = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+")
 

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
+from evalmt.data.langid import HAN_RANGES, is_chinese
 from evalmt.registry import Registry
 
 CleanStep = Callable[[str], tuple[str, int]]
@@ -64,12 +65,11 @@ _TONE_VOWELS = {
     "ń": "n", "ň": "n", "ǹ": "n", "ḿ": "m",
 }
 _PINYIN_LETTERS = "a-zü" + "".join(_TONE_VOWELS)
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # A Han character, then "(" or "（", optional spaces, a lowercase letter run,
 # then ")" or "）". Only the parenthesis part is removed, and only when the
 # letter run is a legal syllable (checked in ``_strip_pinyin``).
 _CANDIDATE = re.compile(
-    rf"(?<=[{_HAN}])[(（]\s*([{_PINYIN_LETTERS}]{{1,6}})\s*[)）]"
+    rf"(?<=[{HAN_RANGES}])[(（]\s*([{_PINYIN_LETTERS}]{{1,6}})\s*[)）]"
 )
 
 
@@ -165,7 +165,7 @@ def validate_steps(steps: Sequence[str]) -> tuple[str, ...]:
 def applies_to(step: str, *, lang: str, is_reference: bool) -> bool:
     """Whether ``step`` touches a text in language ``lang`` on the given side."""
     if step in CHINESE_SOURCE_ONLY:
-        return lang.lower().startswith("zh") and not is_reference
+        return is_chinese(lang) and not is_reference
     return True
 
 

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 HAN = "zh"
 LATIN = "latin"
 
-_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+#: Han characters for a regex character class: CJK Unified Ideographs, Extension A,
+#: compatibility ideographs and Extensions B-F (the Unicode blocks that hold hanzi).
+HAN_RANGES = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+HAN_CHAR = re.compile(f"[{HAN_RANGES}]")
+_HAN_CHAR = HAN_CHAR
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # The pinyin artifact ("應(yīng)") is Latin letters inside Chinese; drop any
 # parenthesised lowercase run that directly follows a Han character before
@@ -65,6 +69,19 @@ def detect_script(line: str) -> str | None:
     return HAN if weighted_han >= counts.latin else LATIN
 
 
+def primary_subtag(lang: str) -> str:
+    """Return the language part of a code, lower-cased (``zh-Hant`` → ``zh``; ``en_US`` → ``en``).
+
+    Underscores count as hyphens, as model hubs write ``zh_CN``.
+    """
+    return (lang or "").replace("_", "-").split("-")[0].lower()
+
+
 def is_chinese(lang: str) -> bool:
-    """Whether a language code names Chinese (``zh``, ``zh-Hant``, ``zho``, ``cmn``...)."""
-    return lang.lower().split("-")[0].split("_")[0] in {"zh", "zho", "chi", "cmn", "yue"}
+    """Tell whether a language code names Chinese (``zh``, ``zh-Hant``, ``zho``, ``cmn``...)."""
+    return primary_subtag(lang) in {"zh", "zho", "chi", "cmn", "yue"}
+
+
+def is_english(lang: str) -> bool:
+    """Tell whether a language code names English (``en``, ``en-GB``, ``eng``)."""
+    return primary_subtag(lang) in {"en", "eng"}

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Literal
 
 from evalmt.data.base import Reader, ReaderConfig, read_text_file
+from evalmt.data.langid import primary_subtag
 from evalmt.data.linealigned import Row, assemble, single_file
 from evalmt.data.model import TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError, where
@@ -161,7 +162,8 @@ def read_sgml(path: Path, *, expected_set: str, lang: str, key: str) -> dict:
         raise DataError(f"{where(path, first + 1)}: expected a <{expected_set}> line")
     attr = "srclang" if expected_set == "srcset" else "trglang"
     for name, value in _SGML_LANG.findall(lines[first]):
-        if name.lower() == attr and value.lower() != "any" and _primary(value) != _primary(lang):
+        if (name.lower() == attr and value.lower() != "any"
+                and primary_subtag(value) != primary_subtag(lang)):
             raise DataError(f"{where(path, first + 1)}: {attr}={value!r} but the config says "
                             f"{key}: {lang!r}")
     docs: dict[str, dict[str, tuple[str, int]]] = {}
@@ -192,13 +194,9 @@ def read_sgml(path: Path, *, expected_set: str, lang: str, key: str) -> dict:
     return docs
 
 
-def _primary(lang: str) -> str:
-    return lang.replace("_", "-").split("-")[0].lower()
-
-
 def _check_lang(node: _Node, expected: str, key: str, path: Path) -> None:
     lang = node.attrs.get("lang")
-    if lang is not None and _primary(lang) != _primary(expected):
+    if lang is not None and primary_subtag(lang) != primary_subtag(expected):
         raise DataError(
             f"{where(path, node.line)}: <{node.tag} lang={lang!r}> but the config says "
             f"{key}: {expected!r}"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evalmt.data.langid import is_chinese, primary_subtag
 from evalmt.errors import MetricError
 from evalmt.registry import Registry
 
@@ -25,7 +26,7 @@ _TOKENIZER_MODULES = {"ja-mecab": ("MeCab", "ipadic"), "ko-mecab": ("mecab_ko", 
 
 def tokenizer_for(tgt_lang: str) -> tuple[str, str | None]:
     """BLEU tokenizer for a target language as sacrebleu ``-l`` picks it, plus a note or None."""
-    lang = (tgt_lang or "").split("-")[0].split("_")[0].lower()
+    lang = "zh" if is_chinese(tgt_lang) else primary_subtag(tgt_lang)
     name = _LANG_TOKENIZER.get(lang, "13a")
     needed = _TOKENIZER_MODULES.get(name, ())
     missing = [m for m in needed if importlib.util.find_spec(m) is None]

@@ -45,6 +45,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from evalmt.data.langid import HAN_RANGES, is_chinese, is_english
 from evalmt.data.model import file_sha256
 from evalmt.errors import ConfigError, DataError
 from evalmt.systems.base import SystemConfig, Translator
@@ -56,7 +57,7 @@ CEDICT_LICENCE = ("CC-CEDICT (MDBG), Creative Commons Attribution-ShareAlike 4.0
                   "(CC BY-SA 4.0), https://creativecommons.org/licenses/by-sa/4.0/")
 
 _LINE = re.compile(r"^(\S+) (\S+) \[([^\]]*)\] /(.*)/\s*$")
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f〇"
+_HAN = HAN_RANGES + r"\U0002ebf0-\U0002fa1f〇"  # up to the compatibility supplement, and 〇
 _HAN_CHAR = re.compile(f"[{_HAN}]")
 # Dates written with digits: 2019年5月14日, 5月14日, 2019年5月, 5月, 2019年.
 _DATE = (r"(?<!\d)(?:(?P<y>\d{4})年)?(?P<m>1[0-2]|0?[1-9])月"
@@ -194,7 +195,7 @@ class DictionarySystem(Translator):
     def __init__(self, config: DictionaryConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: Path | str | None = None) -> None:
         super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
-        if not src_lang.lower().startswith("zh") or not tgt_lang.lower().startswith("en"):
+        if not is_chinese(src_lang) or not is_english(tgt_lang):
             raise ConfigError(f"system {config.name!r} (dictionary) translates zh → en only, "
                               f"not {src_lang} → {tgt_lang}")
         self.path = self.resolve_path(config.dictionary) if config.dictionary \

@@ -116,3 +116,12 @@ def test_strip_pinyin_keeps_han_and_is_idempotent(text):
     assert HAN.findall(once) == HAN.findall(text)
     twice, counts = clean_text(once, ["strip-pinyin"], lang="zh", is_reference=False)
     assert twice == once and counts == {"strip-pinyin": 0}
+
+
+@pytest.mark.parametrize(("lang", "removed"), [("zh", 1), ("zh-Hant", 1), ("cmn", 1),
+                                               ("zho", 1), ("en", 0)])
+def test_chinese_only_steps_follow_every_chinese_code(lang, removed):
+    # "cmn" is Chinese to the reader's language id, so cleaning must agree
+    out, counts = clean_text("應(yīng)該", ["strip-pinyin"], lang=lang, is_reference=False)
+    assert counts == {"strip-pinyin": removed}
+    assert out == ("應該" if removed else "應(yīng)該")

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalmt.data.langid import LATIN, detect_script, is_chinese, script_counts
+from evalmt.data.langid import (
+    LATIN,
+    detect_script,
+    is_chinese,
+    is_english,
+    primary_subtag,
+    script_counts,
+)
 
 ZH = "zh"
 
@@ -42,6 +49,16 @@ def test_artifact_letters_are_not_counted():
 )
 def test_is_chinese(code, expected):
     assert is_chinese(code) is expected
+
+
+@pytest.mark.parametrize(
+    ("code", "primary", "english"),
+    [("zh-Hant", "zh", False), ("zh_CN", "zh", False), ("EN-gb", "en", True),
+     ("eng", "eng", True), ("en_XX", "en", True), ("", "", False), ("cmn", "cmn", False)],
+)
+def test_primary_subtag_and_is_english(code, primary, english):
+    assert primary_subtag(code) == primary
+    assert is_english(code) is english
 
 
 han_text = st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), min_size=1,
