@@ -274,9 +274,13 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
         if conf else None,
         significance=SignificanceOptions(method=sig.method, samples=sig.samples, seed=sig.seed,
                                          alpha=sig.alpha) if sig else None)
+    from evalmt.hygiene import render_csv, render_markdown
+
+    hygiene = [o.hygiene for o in outputs]
     folder.mkdir(parents=True, exist_ok=True)
-    write_score_tables(report, folder)
-    _add_hygiene_tables(folder, [o.hygiene for o in outputs], run_dir)
+    write_score_tables(report, folder, json_extra={"hygiene": [h.as_dict() for h in hygiene]},
+                       markdown_appendix=f"### Output hygiene\n\n{render_markdown(hygiene)}")
+    run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
     entry = manifest["datasets"][testset.name]
     entry["metrics"] = metric_entries(report)
     entry["seeds"] = {"confidence": conf.seed if conf else None,
@@ -284,24 +288,6 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
     entry["notes"] = list(report.notes)
     write_manifest(run_dir, manifest)
     return DatasetResult(testset.name, folder, testset, tuple(outputs), report)
-
-
-def _add_hygiene_tables(folder: Path, rows: list[Hygiene], run_dir: RunDirectory) -> None:
-    """Write hygiene.csv and add the hygiene rows to scores.json and scores.md."""
-    import json
-
-    from evalmt.hygiene import render_csv, render_markdown
-
-    run_dir.write_text(folder / "hygiene.csv", render_csv(rows))  # folder is checked already
-    scores_json = folder / "scores.json"
-    if scores_json.is_file():
-        doc = json.loads(scores_json.read_text(encoding="utf-8"))
-        doc["hygiene"] = [r.as_dict() for r in rows]
-        run_dir.write_json(scores_json, doc)
-    scores_md = folder / "scores.md"
-    if scores_md.is_file():
-        text = scores_md.read_text(encoding="utf-8").rstrip("\n")
-        run_dir.write_text(scores_md, f"{text}\n\n### Output hygiene\n\n{render_markdown(rows)}")
 
 
 def _rel(folder: Path, run_dir: RunDirectory) -> tuple[str, ...]:

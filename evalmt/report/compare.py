@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,8 @@ class RunScores:
     systems: tuple[str, ...]
     signatures: Mapping[str, str]
     scores: Mapping[tuple[str, str], Mapping[str, Any]]
+    #: Per metric, as scores.json records it (runs written before it was recorded: empty).
+    higher: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,13 @@ class DocumentDiff:
     mean_delta: float
 
 
-def higher_is_better(metric: str) -> bool:
-    """Whether a larger score is better (TER is an error rate: lower is better)."""
+def higher_is_better(metric: str, recorded: Mapping[str, bool] | None = None) -> bool:
+    """Tell whether a larger score is better, as the run recorded it.
+
+    Runs that did not record it fall back to the name: TER is an error rate.
+    """
+    if recorded and metric in recorded:
+        return bool(recorded[metric])
     return not metric.upper().startswith("TER")
 
 
@@ -174,7 +181,9 @@ def load_run(run_path: str | Path, *, dataset: str | None = None) -> RunScores:
                      content_sha256=manifest["datasets"][name].get("content_sha256"),
                      metrics=tuple(doc.get("metrics") or signatures),
                      systems=tuple(doc.get("systems") or dict.fromkeys(s for s, _ in scores)),
-                     signatures=signatures, scores=scores)
+                     signatures=signatures, scores=scores,
+                     higher=dict(doc.get("higher_is_better") or {}) if isinstance(doc, dict)
+                     else {})
 
 
 def label_runs(runs: Sequence[RunScores]) -> list[RunScores]:
@@ -235,7 +244,8 @@ def build_leaderboard(runs: Sequence[RunScores], *, metric: str | None = None,
             cells = tuple(_cell(run.scores.get((system, m))) for m in metrics)
             unsorted.append((run.run, system, cells, tuple(problems.get(i, ()))))
     col = metrics.index(sort_metric)
-    sign = -1.0 if higher_is_better(sort_metric) else 1.0
+    recorded = {m: h for r in runs for m, h in r.higher.items()}
+    sign = -1.0 if higher_is_better(sort_metric, recorded) else 1.0
     unsorted.sort(key=lambda r: (r[2][col].score is None,
                                  sign * (r[2][col].score or 0.0)))
     rows = tuple(LeaderboardRow(rank, *r) for rank, r in enumerate(unsorted, start=1))
@@ -384,7 +394,7 @@ def document_diff(runs: Sequence[RunScores], system_a: str, system_b: str, *,
                         f"documents ({len(a)} vs {len(b)}, {len(shared)} shared)")
     rows = [DocumentDelta(d, a[d][0], b[d][0], b[d][0] - a[d][0], a[d][1]) for d in shared]
     rows.sort(key=lambda r: (-abs(r.delta), r.doc_id))
-    better = 1.0 if higher_is_better(metric) else -1.0
+    better = 1.0 if higher_is_better(metric, run_a.higher) else -1.0
     return DocumentDiff(
         metric, f"{run_a.run}:{name_a}", f"{run_b.run}:{name_b}", tuple(rows), len(rows),
         b_better=sum(1 for r in rows if better * r.delta > 0),

@@ -127,7 +127,7 @@ def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -
     return {
         "name": dataset, "src_lang": entry.get("src_lang"), "tgt_lang": entry.get("tgt_lang"),
         "systems": systems, "metrics": metrics,
-        "higher": [higher_is_better(m) for m in metrics],
+        "higher": [higher_is_better(m, scores.get("higher_is_better")) for m in metrics],
         "scores": scores.get("scores", []), "hygiene": scores.get("hygiene", []),
         "notes": scores.get("notes", []),
         "significance": _read_csv(folder / "significance.csv"),

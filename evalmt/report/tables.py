@@ -15,9 +15,10 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from evalmt.errors import DataError, EvalMTError
 from evalmt.metrics.records import CorpusScore, ScoreReport
@@ -96,14 +97,16 @@ def render_significance_csv(report: ScoreReport) -> str:
     return _csv(SIGNIFICANCE_COLUMNS, ({**asdict(t), "delta": t.delta} for t in report.pairwise))
 
 
-def render_json(report: ScoreReport) -> str:
-    """Render corpus scores, pairwise tests and notes as one JSON document."""
+def render_json(report: ScoreReport, extra: Mapping[str, Any] | None = None) -> str:
+    """Render corpus scores, pairwise tests and notes (plus ``extra`` keys) as one JSON document."""
     doc = {
         "systems": list(report.systems),
         "metrics": list(report.metrics),
+        "higher_is_better": dict(zip(report.metrics, report.higher_is_better, strict=True)),
         "scores": [asdict(r) for r in report.corpus],
         "significance": [{**asdict(t), "delta": t.delta} for t in report.pairwise],
         "notes": list(report.notes),
+        **(extra or {}),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
@@ -187,11 +190,15 @@ RENDERERS = {"json": render_json, "csv": render_csv, "md": render_markdown, "tex
 
 
 def write_score_tables(report: ScoreReport, out_dir: Path, *,
-                       formats: Sequence[str] = FORMATS) -> list[Path]:
+                       formats: Sequence[str] = FORMATS,
+                       json_extra: Mapping[str, Any] | None = None,
+                       markdown_appendix: str = "") -> list[Path]:
     """Write scores.<fmt> for each format plus documents, segments and significance CSVs.
 
-    ``groups.csv`` is written too when the report has group scores. Returns
-    the paths written. Each file is written atomically.
+    ``groups.csv`` is written too when the report has group scores. Other
+    stages' tables (e.g. output hygiene) ride along as ``json_extra`` keys of
+    scores.json and ``markdown_appendix`` of scores.md. Returns the paths
+    written. Each file is written atomically.
     """
     unknown = [f for f in formats if f not in RENDERERS]
     if unknown:
@@ -199,7 +206,10 @@ def write_score_tables(report: ScoreReport, out_dir: Path, *,
                           f"available: {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     written = []
-    files = [(f"scores.{fmt}", RENDERERS[fmt]) for fmt in formats]
+    renderers = {**RENDERERS, "json": lambda r: render_json(r, json_extra),
+                 "md": lambda r: render_markdown(r) + (f"\n{markdown_appendix}"
+                                                       if markdown_appendix else "")}
+    files = [(f"scores.{fmt}", renderers[fmt]) for fmt in formats]
     files += [("documents.csv", render_documents_csv), ("segments.csv", render_segments_csv),
               ("significance.csv", render_significance_csv)]
     if report.groups:

@@ -340,3 +340,14 @@ def test_significance_recomputes_clusters_across_runs(demo_run_dir, copy_only_ru
 def test_cli_significance_refuses_allow_mismatch(demo_run_dir, capsys):
     assert main(["compare", str(demo_run_dir), "--significance", "--allow-mismatch"]) == 2
     assert "drop --allow-mismatch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("metric", "recorded", "expected"), [
+    ("BLEU", None, True), ("TER", None, False),
+    ("MyErrorRate", {"MyErrorRate": False}, False),  # recorded beats the name
+    ("TERish", {"TERish": True}, True),
+])
+def test_higher_is_better_prefers_what_the_run_recorded(metric, recorded, expected):
+    from evalmt.report.compare import higher_is_better
+
+    assert higher_is_better(metric, recorded) is expected

@@ -127,3 +127,13 @@ def test_groups_csv_written_when_report_has_groups(tmp_path):
     assert len(rows) == 3 * 2
     assert {(r["grouping"], r["group"], r["num_segments"]) for r in rows} == {
         ("parity", "odd", "2"), ("parity", "even", "2")}
+
+
+def test_other_stages_tables_ride_along_in_json_and_markdown(tmp_path, report):
+    write_score_tables(report, tmp_path, json_extra={"hygiene": [{"system": "worse"}]},
+                       markdown_appendix="### Output hygiene\n\n| x |\n")
+    doc = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
+    assert doc["hygiene"] == [{"system": "worse"}]
+    assert doc["higher_is_better"] == {"BLEU": True, "chrF2": True, "TER": False}
+    md = (tmp_path / "scores.md").read_text(encoding="utf-8")
+    assert md.index("| worse |") < md.index("### Output hygiene") and md.endswith("| x |\n")
