@@ -42,10 +42,10 @@ from pydantic import (
 
 from evalmt.data.base import READERS, ReaderConfig
 from evalmt.errors import ConfigError, EvalMTError, RegistryError
+from evalmt.report.run_dir import safe_name
 from evalmt.systems.base import SYSTEMS, SystemConfig
 
 PKG_PREFIX = "pkg://"
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 class _Strict(BaseModel):
@@ -155,11 +155,6 @@ class RunConfig(_Strict):
             self.system(name)
         kept = tuple(s for s in self.systems if s.name in set(only_systems))
         return _with_private(self.model_copy(update={"systems": kept}), self)
-
-
-def safe_name(name: str) -> str:
-    """Make ``name`` one safe path component: no separators, no ``..``, no leading dot."""
-    return _SAFE_NAME.sub("_", name).strip("._") or "_"
 
 
 def resolve_pkg_path(value: str) -> str:

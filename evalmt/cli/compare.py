@@ -79,7 +79,7 @@ def compare_command(args: argparse.Namespace) -> int:
         board = build_leaderboard(runs, metric=args.metric, allow_mismatch=args.allow_mismatch)
         text = render_leaderboard(board, args.format)
     if args.output:
-        from evalmt.report.tables import atomic_write_text
+        from evalmt.report.run_dir import atomic_write_text
 
         atomic_write_text(Path(args.output), text)
     else:

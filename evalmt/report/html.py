@@ -164,7 +164,7 @@ def render_html(payload: Mapping[str, Any]) -> str:
 
 def write_html_report(run_dir: str | Path, *, output: str | Path | None = None) -> Path:
     """Write ``report.html`` into a finished run folder (or to ``output``); return its path."""
-    from evalmt.report.tables import atomic_write_text
+    from evalmt.report.run_dir import atomic_write_text
 
     run_path = Path(run_dir)
     if not (run_path / MANIFEST).is_file():

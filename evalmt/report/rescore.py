@@ -39,7 +39,7 @@ def hypotheses_path(run_path: Path, manifest: Mapping[str, Any], dataset: str,
     entry = manifest.get("results", {}).get(dataset, {}).get(system, {})
     if entry.get("hypotheses"):
         return run_path / entry["hypotheses"]
-    from evalmt.config import safe_name
+    from evalmt.report.run_dir import safe_name
 
     folder = run_path / manifest["datasets"][dataset].get("folder", ".")
     return folder / "hypotheses" / f"{safe_name(system)}.jsonl"

@@ -8,7 +8,7 @@ Layout (see docs/config.md)::
 
 With one data set its files sit directly in the run folder; with several,
 each data set gets a sub-folder named after it. Every name becomes one safe
-path component (``evalmt.config.safe_name``) and every path written is
+path component (``safe_name``) and every path written is
 checked to stay inside the output directory. Files are written to a
 temporary sibling and renamed into place, so a reader never sees half a file.
 """
@@ -16,17 +16,26 @@ temporary sibling and renamed into place, so a reader never sees half a file.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evalmt.config import safe_name
-from evalmt.errors import ConfigError
-from evalmt.report.tables import atomic_write_text
+from evalmt.errors import ConfigError, DataError
 
 MANIFEST = "manifest.json"
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_name(name: str) -> str:
+    """Make ``name`` one safe path component: no separators, no ``..``, no leading dot."""
+    return _SAFE_NAME.sub("_", name).strip("._") or "_"
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,35 @@ def manifest_status(run_path: Path) -> str | None:
     except (OSError, ValueError):
         return None
     return data.get("status") if isinstance(data, dict) else None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary sibling, fsync and ``os.replace``.
+
+    A crash leaves either the old file or none, never a half-written one; a
+    failed write (disk full, permissions) is a ``DataError`` naming the file.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from exc
+    return path
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Atomically write ``text`` as UTF-8 (see ``atomic_write_bytes``)."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _inside(root: Path, target: Path) -> Path:

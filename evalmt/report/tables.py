@@ -13,15 +13,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from evalmt.errors import DataError, EvalMTError
+from evalmt.errors import EvalMTError
 from evalmt.metrics.records import CorpusScore, ScoreReport
+from evalmt.report.run_dir import atomic_write_text
 
 FORMATS = ("json", "csv", "md", "tex")
 SCORE_COLUMNS = ("system", "metric", "score", "ci_low", "ci_high", "ci_mean", "ci_halfwidth",
@@ -31,35 +30,6 @@ GROUP_COLUMNS = ("system", "metric", "grouping", "group", "score", "num_segments
 SEGMENT_COLUMNS = ("system", "metric", "doc_id", "seg_id", "score", "signature")
 SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "score_b",
                         "delta", "p_value", "samples", "seed", "signature")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary sibling, fsync and ``os.replace``.
-
-    A crash leaves either the old file or none, never a half-written one; a
-    failed write (disk full, permissions) is a ``DataError`` naming the file.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from exc
-    return path
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Atomically write ``text`` as UTF-8 (see ``atomic_write_bytes``)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:

@@ -8,8 +8,8 @@ import pytest
 
 from evalmt.errors import EvalMTError
 from evalmt.metrics import ConfidenceOptions, SignificanceOptions, build_metrics, score_systems
+from evalmt.report.run_dir import atomic_write_text
 from evalmt.report.tables import (
-    atomic_write_text,
     latex_escape,
     render_latex,
     render_markdown,
