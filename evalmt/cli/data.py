@@ -12,16 +12,13 @@ import json
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evalmt.data.base import READERS, read_testset
-from evalmt.data.cleaning import validate_steps
-from evalmt.data.model import Document, TestSet
 from evalmt.errors import ConfigError
 
-# File extension → reader for a bare PATH argument.
-READER_BY_SUFFIX = {".txt": "bilingual-txt", ".jsonl": "jsonl", ".tsv": "tsv",
-                    ".xml": "wmt-xml", ".sgm": "wmt-xml"}
+if TYPE_CHECKING:  # the data stage (pydantic, readers) loads only when a command runs
+    from evalmt.data.model import Document, TestSet
+
 PREVIEW_CHARS = 40
 
 
@@ -48,6 +45,9 @@ def add_parser(subparsers: Any) -> None:
 
 def load_testsets(args: argparse.Namespace) -> list[TestSet]:
     """Read the test set(s) named by the ``inspect`` arguments."""
+    from evalmt.data.base import READERS, guess_reader, read_testset
+    from evalmt.data.cleaning import validate_steps
+
     if args.sample == bool(args.target):
         raise ConfigError("data inspect: give exactly one of PATH_OR_CONFIG or --sample")
     overrides: dict[str, Any] = {}
@@ -68,7 +68,7 @@ def load_testsets(args: argparse.Namespace) -> list[TestSet]:
         config = load_config(target)
         return [read_testset(item.model_copy(update=overrides) if overrides else item,
                              base_dir=config.base_dir) for item in config.data]
-    reader = args.reader or READER_BY_SUFFIX.get(_suffix(target))
+    reader = args.reader or guess_reader(target)
     if reader is None:
         raise ConfigError(f"data inspect: cannot tell the reader of {target!r} from its "
                           f"extension; pass --reader ({', '.join(READERS.names())})")
@@ -83,15 +83,6 @@ def load_testsets(args: argparse.Namespace) -> list[TestSet]:
     name = Path(target).stem or "data"
     return [read_testset({"name": name, "reader": reader, **raw, **overrides},
                          base_dir=Path.cwd())]
-
-
-def _suffix(target: str) -> str:
-    path = Path(target)
-    if path.is_dir():  # the most common known extension among its files
-        known = sorted(p.suffix.lower() for p in path.iterdir()
-                       if p.is_file() and p.suffix.lower() in READER_BY_SUFFIX)
-        return max(set(known), key=known.count) if known else ""
-    return path.suffix.lower()
 
 
 def _preview(text: str) -> str:

@@ -14,9 +14,6 @@ from typing import Any
 
 from evalmt.errors import ConfigError, DataError
 
-READER_BY_SUFFIX = {".txt": "bilingual-txt", ".jsonl": "jsonl", ".tsv": "tsv",
-                    ".xml": "wmt-xml", ".sgm": "wmt-xml"}
-
 
 def add_parser(subparsers: Any) -> None:
     """Add the ``score`` sub-command."""
@@ -78,9 +75,9 @@ def system_names(paths: list[Path]) -> list[str]:
 def _read_docs(args: argparse.Namespace, src: str, tgt: str) -> Any:
     from pydantic import ValidationError
 
-    from evalmt.data.base import read_testset
+    from evalmt.data.base import guess_reader, read_testset
 
-    reader = args.docs_reader or READER_BY_SUFFIX.get(args.docs.suffix.lower())
+    reader = args.docs_reader or guess_reader(args.docs)
     if reader is None:
         raise ConfigError(f"--docs {args.docs}: cannot tell the reader from the extension; "
                           "use --docs-reader")

@@ -59,6 +59,23 @@ for _name, _target in {
     READERS.add_lazy(_name, _target)
 
 
+#: File extension → reader, for command lines that take a bare PATH.
+READER_BY_SUFFIX = {".txt": "bilingual-txt", ".jsonl": "jsonl", ".tsv": "tsv",
+                    ".xml": "wmt-xml", ".sgm": "wmt-xml"}
+
+
+def guess_reader(target: str | Path) -> str | None:
+    """Name the reader for a file by its extension; a folder by its most common known one."""
+    path = Path(target)
+    if path.is_dir():
+        known = sorted(p.suffix.lower() for p in path.iterdir()
+                       if p.is_file() and p.suffix.lower() in READER_BY_SUFFIX)
+        suffix = max(set(known), key=known.count) if known else ""
+    else:
+        suffix = path.suffix.lower()
+    return READER_BY_SUFFIX.get(suffix)
+
+
 def resolve_paths(pattern: str, *, base_dir: Path, suffixes: tuple[str, ...] = ()) -> list[Path]:
     """Expand a file, a folder or a glob into a sorted list of files.
 
