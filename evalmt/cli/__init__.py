@@ -11,9 +11,25 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from collections.abc import Callable
 
 from evalmt import __version__
 from evalmt.errors import EvalMTError
+
+
+def int_at_least(minimum: int, what: str) -> Callable[[str], int]:
+    """Return an argparse ``type`` that accepts integers >= ``minimum`` (``what`` names them)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        return value
+
+    return parse
 
 
 def _command_modules() -> list[str]:

@@ -12,15 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-
-def _top(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+from evalmt.cli import int_at_least
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                              "clusters cover all systems of all runs (slower)")
     parser.add_argument("--diff", nargs=2, metavar=("A", "B"),
                         help="per-document deltas B - A between two systems")
-    parser.add_argument("--top", type=_top, default=20,
+    parser.add_argument("--top", type=int_at_least(0, "an integer >= 0"), default=20,
                         help="with --diff: show this many documents (0 = all; default 20)")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout")
     parser.set_defaults(func=compare_command)

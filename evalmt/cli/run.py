@@ -14,15 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+from evalmt.cli import int_at_least
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_config_arguments(run)
     run.add_argument("--only-system", dest="only_systems", action="append", default=[],
                      metavar="NAME", help="run only this system (repeatable)")
-    run.add_argument("--limit", type=_positive_int, metavar="N",
+    run.add_argument("--limit", type=int_at_least(1, "a positive integer"), metavar="N",
                      help="use only the first N documents of each data set")
     run.add_argument("--dry-run", action="store_true",
                      help="print the job matrix (segments, tokens, cached) and exit")
