@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import TranslationError
 from evalmt.segmentation import join_pieces, split_to_fit
+from evalmt.systems.base import is_out_of_memory
 
 if TYPE_CHECKING:
     from evalmt.cache import TranslationCache
@@ -87,13 +88,6 @@ class TranslationOutcome:
             "segments_per_second": round(self.segments_per_second, 3),
             "tokens_per_second": round(self.tokens_per_second, 3),
         }
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """Tell whether ``exc`` is an accelerator out-of-memory error (torch is not imported)."""
-    if any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):
-        return True
-    return "out of memory" in str(exc).lower()
 
 
 def _free_accelerator_memory() -> None:

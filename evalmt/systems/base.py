@@ -121,6 +121,16 @@ class Translator(ABC):
         """Release resources (models, GPU memory). Optional."""
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is an accelerator out-of-memory error (torch is not imported).
+
+    Systems let such errors through unchanged: ``evalmt.translate`` halves the batch.
+    """
+    if any(cls.__name__ == "OutOfMemoryError" for cls in type(exc).__mro__):
+        return True
+    return "out of memory" in str(exc).lower()
+
+
 SYSTEMS: Registry[type[Translator]] = Registry("system", base=Translator)
 # Built-in systems, imported on first use. Their modules import torch, transformers
 # or ctranslate2 only inside methods, so validating a config stays fast.

@@ -37,7 +37,7 @@ from pydantic import Field, PositiveInt
 
 from evalmt.errors import ConfigError, TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig
+from evalmt.systems.base import SystemConfig, is_out_of_memory
 from evalmt.systems.hf_seq2seq import Family, HFSeq2SeqSystem
 
 LOG = logging.getLogger("evalmt.systems.ct2")
@@ -407,7 +407,7 @@ class CTranslate2System(HFSeq2SeqSystem):
         try:
             results = translator.translate_batch(source, prefix, **self.decoding_kwargs(length))
         except (RuntimeError, ValueError) as exc:
-            if "out of memory" in str(exc).lower():
+            if is_out_of_memory(exc):
                 raise  # evalmt.translate backs off on OOM
             raise TranslationError(f"system {self.name!r}: translate_batch failed: {exc}") \
                 from exc

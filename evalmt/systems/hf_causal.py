@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from evalmt.errors import TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig
+from evalmt.systems.base import SystemConfig, is_out_of_memory
 from evalmt.systems.hf_base import HFModelSystem
 from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
 
@@ -299,7 +299,7 @@ class HFCausalSystem(HFModelSystem):
             with torch.inference_mode():
                 generated = model.generate(**enc, **self.generation_kwargs(max(limits)))
         except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
+            if is_out_of_memory(exc):
                 raise  # evalmt.translate backs off on OOM
             raise TranslationError(f"system {self.name!r}: generate failed: {exc}") from exc
         start = enc["input_ids"].shape[1]  # left padding: every prompt ends here

@@ -29,7 +29,7 @@ from pydantic import Field, PositiveInt, field_validator
 
 from evalmt.errors import ConfigError, TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig
+from evalmt.systems.base import SystemConfig, is_out_of_memory
 from evalmt.systems.hf_base import HFModelSystem
 
 LOG = logging.getLogger("evalmt.systems.hf_seq2seq")
@@ -290,7 +290,7 @@ class HFSeq2SeqSystem(HFModelSystem):
                     **enc, **self.generation_kwargs(max(limits) + int(forced))
                 )
         except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
+            if is_out_of_memory(exc):
                 raise  # evalmt.translate backs off on OOM
             raise TranslationError(f"system {self.name!r}: generate failed: {exc}") from exc
         # Row layout: decoder start, forced language token (if any), then the translation.
