@@ -2,7 +2,8 @@
 
 Owns prompt construction and generation for one language direction:
 
-* the ``prompt`` template (``{src_lang}``, ``{tgt_lang}``, ``{source}``; names
+* the prompt (:mod:`evalmt.systems.prompting`, shared with ``openai``): the
+  ``prompt`` template (``{src_lang}``, ``{tgt_lang}``, ``{source}``; names
   such as "Chinese" and "English" come from the data set's language tags), an
   optional ``system_prompt`` and optional few-shot ``{source, target}`` pairs;
 * the tokenizer's chat template when it has one (few-shot pairs become user
@@ -24,21 +25,23 @@ import math
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from evalmt.errors import TranslationError
 from evalmt.systems import hf_common
 from evalmt.systems.base import SystemConfig, is_out_of_memory
 from evalmt.systems.hf_base import HFModelSystem
 from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
+from evalmt.systems.prompting import (
+    FewShotExample,
+    Prompt,
+    PromptedSystemConfig,
+    merge_system_turn,
+)
 
 LOG = logging.getLogger("evalmt.systems.hf_causal")
 
-DEFAULT_PROMPT = (
-    "Translate the following {src_lang} text into {tgt_lang}. "
-    "Reply with the translation only.\n\n{source}"
-)
-PROMPT_FIELDS = frozenset({"src_lang", "tgt_lang", "source"})
+__all__ = ["FewShotExample", "HFCausalConfig", "HFCausalSystem"]
 
 #: End-of-turn tokens of common chat templates (ChatML, Llama 3, Gemma, Phi-3).
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>")
@@ -47,24 +50,12 @@ END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<
 DEFAULT_INPUT_CAP = 1024
 
 
-class FewShotExample(BaseModel):
-    """One demonstration pair shown to the model before the real source."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    source: str = Field(min_length=1)
-    target: str = Field(min_length=1)
-
-
-class HFCausalConfig(SystemConfig):
-    """Options of an ``hf-causal`` system."""
+class HFCausalConfig(PromptedSystemConfig):
+    """Options of an ``hf-causal`` system (prompt keys from ``evalmt.systems.prompting``)."""
 
     type: Literal["hf-causal"] = "hf-causal"
     model: str = Field(min_length=1, description="hub id or local directory")
     revision: str | None = None
-    prompt: str = DEFAULT_PROMPT
-    system_prompt: str | None = None
-    few_shot: tuple[FewShotExample, ...] = ()
     chat_template: bool | None = Field(
         default=None, description="use the tokenizer's chat template (default: when it has one)"
     )
@@ -80,14 +71,6 @@ class HFCausalConfig(SystemConfig):
     batch_tokens: PositiveInt = 2048
     max_input_tokens: PositiveInt | None = None
     trust_remote_code: bool = False
-
-    @field_validator("prompt")
-    @classmethod
-    def _check_prompt(cls, value: str) -> str:
-        fields = hf_common.check_template(value, what="prompt", allowed=PROMPT_FIELDS)
-        if "source" not in fields:
-            raise ValueError("prompt must contain {source}")
-        return value
 
     @field_validator("stop_strings")
     @classmethod
@@ -108,8 +91,8 @@ class HFCausalSystem(HFModelSystem):
         self, config: SystemConfig, *, src_lang: str, tgt_lang: str, base_dir: Path | None = None
     ) -> None:
         super().__init__(config, src_lang=src_lang, tgt_lang=tgt_lang, base_dir=base_dir)
-        self.src_name = hf_common.language_name(src_lang)
-        self.tgt_name = hf_common.language_name(tgt_lang)
+        self.prompt = Prompt(self.config, src_lang=src_lang, tgt_lang=tgt_lang)
+        self.src_name, self.tgt_name = self.prompt.src_name, self.prompt.tgt_name
         self.cleanup_counts = CleanupCounter()
         self._use_chat = False
         self._stop_ids: tuple[int, ...] = ()
@@ -180,40 +163,23 @@ class HFCausalSystem(HFModelSystem):
 
     # --- prompts -------------------------------------------------------------------------------
 
-    def _user_text(self, source: str) -> str:
-        return self.config.prompt.format(
-            src_lang=self.src_name, tgt_lang=self.tgt_name, source=source
-        )
-
     def render_prompt(self, source: str) -> str:
         """Return the full prompt text given to the tokenizer for ``source``."""
-        cfg = self.config
-        if self.uses_chat_template:
-            messages = []
-            if cfg.system_prompt:
-                messages.append({"role": "system", "content": cfg.system_prompt})
-            for example in cfg.few_shot:
-                messages.append({"role": "user", "content": self._user_text(example.source)})
-                messages.append({"role": "assistant", "content": example.target})
-            messages.append({"role": "user", "content": self._user_text(source)})
-            try:
-                return self._apply_template(messages)
-            except TranslationError:
-                if not cfg.system_prompt:
-                    raise
-            # Some templates (Gemma, Mistral) reject a system turn: put it in the first user turn.
-            merged = [dict(m) for m in messages[1:]]
-            merged[0]["content"] = f"{cfg.system_prompt}\n\n{merged[0]['content']}"
-            notice = (f"system {self.name!r}: the chat template of {cfg.model!r} rejects a system "
-                      "turn; system_prompt is prepended to the first user turn")
-            if notice not in self.warnings:
-                LOG.warning(notice)
-                self.warnings.append(notice)
-            return self._apply_template(merged)
-        parts = [cfg.system_prompt] if cfg.system_prompt else []
-        parts += [f"{self._user_text(ex.source)}\n{ex.target}" for ex in cfg.few_shot]
-        parts.append(self._user_text(source))
-        return "\n\n".join(parts) + "\n"
+        if not self.uses_chat_template:
+            return self.prompt.plain(source)
+        messages = self.prompt.messages(source)
+        try:
+            return self._apply_template(messages)
+        except TranslationError:
+            if not self.config.system_prompt:
+                raise
+        # Some templates (Gemma, Mistral) reject a system turn: put it in the first user turn.
+        notice = (f"system {self.name!r}: the chat template of {self.config.model!r} rejects a "
+                  "system turn; system_prompt is prepended to the first user turn")
+        if notice not in self.warnings:
+            LOG.warning(notice)
+            self.warnings.append(notice)
+        return self._apply_template(merge_system_turn(messages))
 
     def _apply_template(self, messages: list[dict[str, str]]) -> str:
         try:
