@@ -52,7 +52,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class MetricSpec(_Strict):
+class MetricConfig(_Strict):
     """One metric: a registered name plus options passed to it (e.g. ``{lowercase: true}``)."""
 
     name: str
@@ -87,7 +87,7 @@ class RunConfig(_Strict):
     name: str = Field(min_length=1)
     data: tuple[SerializeAsAny[ReaderConfig], ...] = Field(min_length=1)
     systems: tuple[SerializeAsAny[SystemConfig], ...] = Field(min_length=1)
-    metrics: tuple[MetricSpec, ...] = (MetricSpec(name="bleu"), MetricSpec(name="chrf"))
+    metrics: tuple[MetricConfig, ...] = (MetricConfig(name="bleu"), MetricConfig(name="chrf"))
     confidence: ConfidenceConfig | None = ConfidenceConfig()
     significance: SignificanceConfig | None = SignificanceConfig()
     output: str = "results/"

@@ -269,7 +269,7 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
         hypotheses={o.system: list(o.hypotheses) for o in outputs},
         references=testset.reference_streams(),
         doc_ids=[s.doc_id for s in segments], seg_ids=[s.seg_id for s in segments],
-        metrics=metrics,
+        metrics=metrics, sources=[s.src for s in segments],
         confidence=ConfidenceOptions(samples=conf.samples, seed=conf.seed, unit=conf.unit)
         if conf else None,
         significance=SignificanceOptions(method=sig.method, samples=sig.samples, seed=sig.seed,

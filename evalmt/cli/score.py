@@ -22,6 +22,8 @@ def add_parser(subparsers: Any) -> None:
         description="Score one or more hypothesis files against one or more reference files.")
     p.add_argument("--hyp", action="append", required=True, type=Path, metavar="FILE",
                    help="hypothesis file, one segment per line (repeat for more systems)")
+    p.add_argument("--src", type=Path, metavar="FILE",
+                   help="source segments, one per line (needed by comet and metricx)")
     p.add_argument("--ref", action="append", default=[], type=Path, metavar="FILE",
                    help="reference file, one segment per line (repeat for more streams)")
     ids = p.add_mutually_exclusive_group()
@@ -94,10 +96,13 @@ def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
     refs = [read_lines(path) for path in args.ref]
     doc_ids: list[str] | None = None
     seg_ids: list[str] | None = None
+    sources = read_lines(args.src) if args.src else None
     if args.docs:
         testset = _read_docs(args, src, tgt)
         doc_ids = testset.doc_ids()
         seg_ids = [s.seg_id for s in testset.segments()]
+        if sources is None:
+            sources = testset.sources()
         if not refs:
             refs = testset.reference_streams()
     elif args.doc_ids:
@@ -109,6 +114,9 @@ def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
                                                                   strict=True)]:
         if len(lines) != n:
             raise DataError(f"{path}: {len(lines)} lines, but the references have {n}")
+    if sources is not None and len(sources) != n:
+        raise DataError(f"{args.src or args.docs}: {len(sources)} sources, "
+                        f"but the references have {n}")
     if doc_ids is None:
         doc_ids, seg_ids = ["-"] * n, [str(i + 1) for i in range(n)]
     elif len(doc_ids) != n:
@@ -120,7 +128,7 @@ def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
         for d in doc_ids:
             counts[d] = counts.get(d, 0) + 1
             seg_ids.append(str(counts[d]))
-    return hyps, refs, doc_ids, seg_ids
+    return hyps, refs, doc_ids, seg_ids, sources
 
 
 def run_score(args: argparse.Namespace) -> int:
@@ -139,7 +147,7 @@ def run_score(args: argparse.Namespace) -> int:
     options = {"bleu": {"tokenize": args.tokenize}} if args.tokenize and "bleu" in args.metrics \
         else {}
     metrics = build_metrics(args.metrics, tgt_lang=tgt, options=options)
-    hyps, refs, doc_ids, seg_ids = _inputs(args, src, tgt)
+    hyps, refs, doc_ids, seg_ids, sources = _inputs(args, src, tgt)
     confidence = ConfidenceOptions(samples=args.confidence, seed=args.seed,
                                    unit=args.confidence_unit) if args.confidence else None
     method = {(True, False): "paired-bootstrap", (False, True): "approximate-randomization",
@@ -147,7 +155,8 @@ def run_score(args: argparse.Namespace) -> int:
     significance = SignificanceOptions(method=method, samples=args.samples, seed=args.seed) \
         if method else None
     report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
-                           metrics=metrics, confidence=confidence, significance=significance)
+                           metrics=metrics, sources=sources, confidence=confidence,
+                           significance=significance)
     if args.output_dir:
         write_score_tables(report, args.output_dir)
     sys.stdout.write(RENDERERS[args.format](report))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from evalmt.errors import MetricError
 
@@ -129,7 +129,11 @@ class GroupScore:
 
 @dataclass(frozen=True)
 class SegmentScore:
-    """A segment score as sacrebleu's ``sentence_score`` gives it."""
+    """A segment score (sacrebleu metrics: as its ``sentence_score`` gives it).
+
+    ``detail`` holds extra per-segment output of the metric, e.g. XCOMET's
+    ``error_spans``; ``None`` when there is none.
+    """
 
     system: str
     metric: str
@@ -137,6 +141,7 @@ class SegmentScore:
     seg_id: str
     score: float
     signature: str
+    detail: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +178,8 @@ class ScoreReport:
     higher_is_better: tuple[bool, ...] = ()
     notes: tuple[str, ...] = ()
     groups: tuple[GroupScore, ...] = ()
+    #: (metric display name, reason) of each metric that could not be computed
+    unavailable: tuple[tuple[str, str], ...] = ()
 
     def corpus_score(self, system: str, metric: str) -> CorpusScore:
         """Return the corpus score of ``system`` under ``metric`` (display name, e.g. "BLEU")."""

@@ -56,8 +56,11 @@ def group_resampled_sums(group_stats: np.ndarray, idxs: np.ndarray) -> np.ndarra
 
 
 def scores_from_sums(metric: Any, sums: np.ndarray) -> np.ndarray:
-    """Score every row of summed statistics with the sacrebleu metric's own arithmetic."""
-    return np.array([metric._compute_score_from_stats(row).score for row in sums])
+    """Score every row of summed statistics with the metric's own arithmetic.
+
+    ``metric`` is an ``evalmt.metrics.base.Metric`` (its ``scores_from_statistics``).
+    """
+    return metric.scores_from_statistics(sums)
 
 
 def estimate_ci(scores: np.ndarray) -> tuple[float, float, float, float]:

@@ -1,9 +1,12 @@
 """The scoring engine: statistics once per (system, metric), every number derived from them.
 
-For each metric the reference streams are cached once; for each system the
-per-segment sufficient statistics are extracted once (sacrebleu's
-``_extract_corpus_statistics``). Corpus, document and segment scores, the
-bootstrap CIs and the paired tests are all computed from those rows.
+Each metric (``evalmt.metrics.base.Metric``) gives one row of sufficient
+statistics per segment for every system in one call (so references are
+cached, and neural inputs deduplicated, once). Corpus, document, group and
+segment scores, the bootstrap CIs and the paired tests are all computed from
+those rows. A metric that cannot be computed (``MetricUnavailable``: out of
+memory, crash, timeout...) is reported as unavailable with its reason; the
+other metrics are unaffected.
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import combinations
-from typing import Any
 
 import numpy as np
 
 from evalmt.errors import MetricError
-from evalmt.metrics.base import MetricSpec
-from evalmt.metrics.fast_chrf import FastChrfStatistics
+from evalmt.metrics.base import Metric, MetricUnavailable
 from evalmt.metrics.records import (
     APPROXIMATE_RANDOMIZATION,
     PAIRED_BOOTSTRAP,
@@ -107,40 +108,23 @@ def _document_groups(doc_ids: Sequence[str]) -> dict[str, list[int]]:
     return groups
 
 
-def _signature(obj: Any, **extra: Any) -> str:
-    sig = obj.get_signature()
-    for key, value in extra.items():
-        sig.update(key, value)
-    return sig.format()
-
-
-def _metric_object(spec: MetricSpec, references: ReferenceStreams
-                   ) -> tuple[Any, FastChrfStatistics | None]:
-    """Build the sacrebleu object (references cached) or pair it with the fast chrF extractor."""
-    if spec.cls_path == "CHRF":
-        obj = spec.instantiate()
-        fast = FastChrfStatistics.build(obj, references)
-        if fast is not None:
-            # what sacrebleu's _cache_references records for the signature
-            counts = {sum(r is not None for r in refs) for refs in zip(*references, strict=True)}
-            obj.num_refs = counts.pop() if len(counts) == 1 else -1
-            return obj, fast
-    return spec.instantiate(references=references), None
-
-
 def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                   references: ReferenceStreams,
                   doc_ids: Sequence[str], seg_ids: Sequence[str],
-                  metrics: Sequence[MetricSpec],
+                  metrics: Sequence[Metric],
+                  sources: Sequence[str] | None = None,
                   confidence: ConfidenceOptions | None = None,
                   significance: SignificanceOptions | None = None,
                   groups: Mapping[str, Sequence[str]] | None = None) -> ScoreReport:
     """Score every system under every metric; see ``evalmt.metrics`` for the contract.
 
-    ``groups`` maps a grouping name (e.g. a metadata field) to one label per
-    segment; each label's segments are scored as one corpus.
+    ``sources`` (one per segment) are needed by source-aware metrics (COMET,
+    MetricX). ``groups`` maps a grouping name (e.g. a metadata field) to one
+    label per segment; each label's segments are scored as one corpus.
     """
     n = _validate(hypotheses, references, doc_ids, seg_ids)
+    if sources is not None and len(sources) != n:
+        raise MetricError(f"sources: {len(sources)} segments, the references have {n}")
     groupings: dict[str, dict[str, list[int]]] = {}
     for grouping, labels in (groups or {}).items():
         if len(labels) != n:
@@ -151,13 +135,25 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
                  groupings=groupings, doc_ids=doc_ids, seg_ids=seg_ids,
                  confidence=confidence, significance=significance)
     out.notes.extend(_sample_size_notes(n, len(plan.documents), confidence, significance))
-    for spec in metrics:
-        out.notes.extend(f"{spec.key}: {note}" for note in spec.notes)
-        _score_metric(spec, hypotheses, references, plan, out)
-    return ScoreReport(plan.systems, tuple(s.name for s in metrics), tuple(out.corpus),
+    scored: list[Metric] = []
+    for metric in metrics:
+        out.notes.extend(f"{metric.key}: {note}" for note in metric.notes)
+        try:
+            metric.load()
+            arrays = metric.statistics(sources=list(sources) if sources is not None
+                                       else [""] * n, hypotheses=hypotheses,
+                                       references=references)
+        except MetricUnavailable as exc:
+            out.unavailable.append((metric.name, exc.reason))
+            out.notes.append(f"{metric.key}: n/a ({exc.reason})"
+                             + (f": {exc.detail}" if exc.detail else ""))
+            continue
+        _score_metric(metric, arrays, references, plan, out)
+        scored.append(metric)
+    return ScoreReport(plan.systems, tuple(m.name for m in scored), tuple(out.corpus),
                        tuple(out.documents), tuple(out.segments), tuple(out.pairwise),
-                       tuple(s.higher_is_better for s in metrics), tuple(out.notes),
-                       tuple(out.groups))
+                       tuple(m.higher_is_better for m in scored), tuple(out.notes),
+                       tuple(out.groups), tuple(out.unavailable))
 
 
 #: Below this many resampling units a bootstrap CI or p-value is shown but flagged.
@@ -189,6 +185,7 @@ class _Rows:
     segments: list[SegmentScore] = field(default_factory=list)
     pairwise: list[PairwiseTest] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unavailable: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -218,68 +215,70 @@ class _Plan:
             if c and c.unit == "document" else None
 
 
-def _grouped(obj: Any, rows: list[list[Any]], members: dict[str, list[int]]
+def _grouped(metric: Metric, rows: np.ndarray, members: dict[str, list[int]]
              ) -> list[tuple[str, float, int]]:
-    """(label, score, size) per label: sacrebleu's aggregation over that label's rows."""
-    return [(label, float(obj._aggregate_and_compute([list(rows[i]) for i in idx]).score),
-             len(idx)) for label, idx in members.items()]
+    """(label, score, size) per label: the metric's aggregation over that label's rows."""
+    return [(label, metric.aggregate(rows[idx])[0], len(idx)) for label, idx in members.items()]
 
 
-def _score_metric(spec: MetricSpec, hypotheses: Mapping[str, Sequence[str]],
-                  references: ReferenceStreams, plan: _Plan, out: _Rows) -> None:
-    """Extract statistics once per system for one metric and derive every number."""
-    obj, fast = _metric_object(spec, references)
-    sent_obj = spec.instantiate(references=None, sentence=True)
-    sent_obj.num_refs = obj.num_refs
+def _resampled(metric: Metric, stats: np.ndarray, idxs: np.ndarray) -> np.ndarray:
+    """Sum statistics per resample: float32 as sacrebleu for its metrics, else float64."""
+    return resampled_sums(stats, idxs) if metric.float32_resampling \
+        else group_resampled_sums(stats, idxs)
+
+
+def _score_metric(metric: Metric, arrays: dict[str, np.ndarray], references: ReferenceStreams,
+                  plan: _Plan, out: _Rows) -> None:
+    """Derive every number of one metric from its per-system statistics."""
     conf = plan.confidence
-    corpus_sig = _signature(obj, **({"bs": conf.samples, "seed": str(conf.seed)} if conf
-                                    else {}))
-    doc_sig, seg_sig = _signature(obj), _signature(sent_obj)
-    arrays: dict[str, np.ndarray] = {}
+    corpus_sig = metric.signature(references=references, **(
+        {"bs": conf.samples, "seed": str(conf.seed)} if conf else {}))
+    doc_sig = metric.signature(references=references)
+    seg_sig = metric.signature(references=references, segment=True)
     scores: dict[str, float] = {}
     ci: dict[str, tuple[float, float, float, float]] = {}
     boot: dict[str, np.ndarray] = {}
     verbose: dict[str, str] = {}
+    details = metric.segment_details()
     for system in plan.systems:
-        rows = fast.statistics(hypotheses[system]) if fast is not None \
-            else obj._extract_corpus_statistics(hypotheses[system], None)
-        arrays[system] = np.array(rows)
-        result = obj._aggregate_and_compute([list(r) for r in rows])
-        scores[system], verbose[system] = float(result.score), getattr(result, "_verbose", "")
-        out.documents.extend(DocumentScore(system, spec.name, label, score, size, doc_sig)
-                             for label, score, size in _grouped(obj, rows, plan.documents))
+        rows = arrays[system]
+        scores[system], verbose[system] = metric.aggregate(rows)
+        out.documents.extend(DocumentScore(system, metric.name, label, score, size, doc_sig)
+                             for label, score, size in _grouped(metric, rows, plan.documents))
         for grouping, members in plan.groupings.items():
-            out.groups.extend(GroupScore(system, spec.name, grouping, label, score, size,
+            out.groups.extend(GroupScore(system, metric.name, grouping, label, score, size,
                                          doc_sig)
-                              for label, score, size in _grouped(obj, rows, members))
+                              for label, score, size in _grouped(metric, rows, members))
+        extra = details.get(system, {})
         out.segments.extend(
-            SegmentScore(system, spec.name, str(plan.doc_ids[i]), str(plan.seg_ids[i]),
-                         float(sent_obj._compute_score_from_stats(list(row)).score), seg_sig)
+            SegmentScore(system, metric.name, str(plan.doc_ids[i]), str(plan.seg_ids[i]),
+                         metric.segment_score(row), seg_sig,
+                         {k: v[i] for k, v in extra.items()} or None)
             for i, row in enumerate(rows))
         if plan.seg_idxs is not None:
-            boot[system] = scores_from_sums(obj, resampled_sums(arrays[system], plan.seg_idxs))
+            boot[system] = scores_from_sums(metric, _resampled(metric, rows, plan.seg_idxs))
             ci[system] = estimate_ci(boot[system])
         elif plan.doc_idxs is not None:
-            doc_stats = np.stack([arrays[system][idx].sum(0) for idx in plan.documents.values()])
+            doc_stats = np.stack([rows[idx].sum(0) for idx in plan.documents.values()])
             ci[system] = estimate_ci(scores_from_sums(
-                obj, group_resampled_sums(doc_stats, plan.doc_idxs)))
+                metric, group_resampled_sums(doc_stats, plan.doc_idxs)))
     clusters: dict[str, int] = {}
     sig = plan.significance
     if sig and len(plan.systems) > 1:
-        p_values = _pairwise(spec, obj, plan.systems, arrays, scores, boot, plan.seg_idxs,
-                             conf, sig, out.pairwise)
-        clusters = rank_clusters(scores, p_values, higher_is_better=spec.higher_is_better,
+        p_values = _pairwise(metric, references, plan.systems, arrays, scores, boot,
+                             plan.seg_idxs, conf, sig, out.pairwise)
+        clusters = rank_clusters(scores, p_values, higher_is_better=metric.higher_is_better,
                                  alpha=sig.alpha)
     elif sig:
         clusters = {plan.systems[0]: 1}
     for system in plan.systems:
         low, high, mean, half = ci.get(system, (None, None, None, None))
-        out.corpus.append(CorpusScore(system, spec.name, scores[system], corpus_sig,
+        out.corpus.append(CorpusScore(system, metric.name, scores[system], corpus_sig,
                                       verbose[system], low, high, mean, half,
                                       conf.unit if conf else None, clusters.get(system)))
 
 
-def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
+def _pairwise(metric: Metric, references: ReferenceStreams, systems: tuple[str, ...],
               arrays: dict[str, np.ndarray], scores: dict[str, float],
               boot: dict[str, np.ndarray], seg_idxs: np.ndarray | None,
               confidence: ConfidenceOptions | None, significance: SignificanceOptions,
@@ -292,7 +291,8 @@ def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
     for method in significance.methods:
         samples = significance.samples_for(method)
         test = "bs" if method == PAIRED_BOOTSTRAP else "ar"
-        sig = _signature(obj, seed=str(seed).lower(), **{test: samples})
+        sig = metric.signature(references=references, seed=str(seed).lower(),
+                               **{test: samples})
         if method == PAIRED_BOOTSTRAP:
             reuse = (seg_idxs is not None and confidence is not None
                      and confidence.samples == samples and confidence.seed == significance.seed)
@@ -300,7 +300,7 @@ def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
                 samples_scores = boot
             else:
                 idxs = bootstrap_indices(n, samples, seed)
-                samples_scores = {s: scores_from_sums(obj, resampled_sums(arrays[s], idxs))
+                samples_scores = {s: scores_from_sums(metric, _resampled(metric, arrays[s], idxs))
                                   for s in systems}
         else:
             pos_sel = ar_selectors(n, samples, seed)
@@ -308,9 +308,9 @@ def _pairwise(spec: MetricSpec, obj: Any, systems: tuple[str, ...],
             if method == PAIRED_BOOTSTRAP:
                 p = paired_bootstrap_p(samples_scores[a], samples_scores[b], scores[a], scores[b])
             else:
-                p = approximate_randomization_p(obj, arrays[a], arrays[b], scores[a],
+                p = approximate_randomization_p(metric, arrays[a], arrays[b], scores[a],
                                                 scores[b], pos_sel)
-            out.append(PairwiseTest(spec.name, a, b, scores[a], scores[b],
+            out.append(PairwiseTest(metric.name, a, b, scores[a], scores[b],
                                     APPROXIMATE_RANDOMIZATION if test == "ar" else method,
                                     samples, significance.seed, p, sig))
             first.setdefault(frozenset((a, b)), p)

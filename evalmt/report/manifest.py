@@ -97,11 +97,17 @@ def dataset_entry(testset: TestSet, *, folder: str, config: Mapping[str, Any],
 
 
 def metric_entries(report: Any) -> list[dict[str, Any]]:
-    """Metric name and corpus signature of each metric in a ``ScoreReport``."""
+    """Metric name and corpus signature of each metric in a ``ScoreReport``.
+
+    A metric that could not be computed has ``signature: null`` and
+    ``unavailable: "<reason>"`` (shown as ``n/a (<reason>)`` in the tables).
+    """
     seen: dict[str, str] = {}
     for row in report.corpus:
         seen.setdefault(row.metric, row.signature)
-    return [{"name": name, "signature": sig} for name, sig in seen.items()]
+    return [*({"name": name, "signature": sig} for name, sig in seen.items()),
+            *({"name": name, "signature": None, "unavailable": reason}
+              for name, reason in getattr(report, "unavailable", ()))]
 
 
 def write_manifest(run_dir: RunDirectory, manifest: Mapping[str, Any]) -> Path:

@@ -87,7 +87,7 @@ def rescore_runs(runs: Sequence[RunScores]) -> tuple[Any, dict[tuple[str, str], 
     manifests = [read_manifest(r.path) for r in runs]
     hypotheses: dict[str, list[str]] = {}
     labels: dict[tuple[str, str], str] = {}
-    ids = refs = None
+    ids = refs = sources = None
     for run, manifest in zip(runs, manifests, strict=True):
         for system in run.systems:
             path = hypotheses_path(run.path, manifest, run.dataset, system)
@@ -96,6 +96,7 @@ def rescore_runs(runs: Sequence[RunScores]) -> tuple[Any, dict[tuple[str, str], 
             if ids is None:
                 ids = row_ids
                 refs = [r.get("refs") or [r.get("ref")] for r in rows]
+                sources = [r.get("src") or "" for r in rows]
             elif row_ids != ids:
                 raise DataError(f"{path}: segments differ from {runs[0].path}'s; "
                                 "--significance needs the same test data")
@@ -110,7 +111,7 @@ def rescore_runs(runs: Sequence[RunScores]) -> tuple[Any, dict[tuple[str, str], 
     tgt_lang = manifests[0]["datasets"][runs[0].dataset].get("tgt_lang") or "en"
     report = score_systems(
         hypotheses=hypotheses, references=streams, doc_ids=[d for d, _ in ids],
-        seg_ids=[s for _, s in ids],
+        seg_ids=[s for _, s in ids], sources=sources,
         metrics=build_metrics(names, tgt_lang=tgt_lang, options=options),
         confidence=confidence, significance=significance)
     return report, labels

@@ -76,6 +76,7 @@ def render_json(report: ScoreReport, extra: Mapping[str, Any] | None = None) -> 
         "scores": [asdict(r) for r in report.corpus],
         "significance": [{**asdict(t), "delta": t.delta} for t in report.pairwise],
         "notes": list(report.notes),
+        **({"unavailable": dict(report.unavailable)} if report.unavailable else {}),
         **(extra or {}),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -117,12 +118,24 @@ def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _unavailable_cells(report: ScoreReport) -> list[str]:
+    """One ``n/a (reason)`` cell per metric that could not be computed."""
+    return [f"n/a ({reason})" for _, reason in report.unavailable]
+
+
+def _columns(report: ScoreReport) -> list[str]:
+    """Column names: the scored metrics, then those that could not be computed."""
+    return [*report.metrics, *(name for name, _ in report.unavailable)]
+
+
 def render_markdown(report: ScoreReport) -> str:
     """Render the system × metric table in Markdown; signatures and notes below it."""
-    header = "| system | " + " | ".join(_md_escape(m) for m in report.metrics) + " |"
-    lines = [header, "|---|" + "---:|" * len(report.metrics)]
+    columns = _columns(report)
+    header = "| system | " + " | ".join(_md_escape(m) for m in columns) + " |"
+    lines = [header, "|---|" + "---:|" * len(columns)]
     for system, row in zip(report.systems, _grid(report), strict=True):
         cells = [" ".join(p for p in _cell(c) if p) for c in row]
+        cells += [_md_escape(c) for c in _unavailable_cells(report)]
         lines.append(f"| {_md_escape(system)} | " + " | ".join(cells) + " |")
     lines += ["", f"Cells: {_legend(report)}.", ""]
     lines += [f"- {_md_escape(m)}: `{sig}`" for m, sig in _signatures(report)]
@@ -143,14 +156,16 @@ def latex_escape(text: str) -> str:
 def render_latex(report: ScoreReport) -> str:
     """Render the system × metric table as a booktabs ``tabular``, signatures as comments."""
     lines = [f"% {latex_escape(m)}: {sig}" for m, sig in _signatures(report)]
-    lines += [r"\begin{tabular}{l" + "r" * len(report.metrics) + "}", r"\toprule",
-              "System & " + " & ".join(latex_escape(m) for m in report.metrics) + r" \\",
+    columns = _columns(report)
+    lines += [r"\begin{tabular}{l" + "r" * len(columns) + "}", r"\toprule",
+              "System & " + " & ".join(latex_escape(m) for m in columns) + r" \\",
               r"\midrule"]
     for system, row in zip(report.systems, _grid(report), strict=True):
         cells = []
         for c in row:
             score, extra = _cell(c)
             cells.append(score + (f" {{\\small {extra}}}" if extra else ""))
+        cells += [latex_escape(c) for c in _unavailable_cells(report)]
         lines.append(latex_escape(system) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return "\n".join(lines) + "\n"

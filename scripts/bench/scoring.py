@@ -17,7 +17,7 @@ import time
 from sacrebleu.metrics import BLEU, CHRF
 
 from evalmt.metrics import ConfidenceOptions, SignificanceOptions, build_metrics, score_systems
-from evalmt.metrics.fast_chrf import FastChrfStatistics
+from evalmt.metrics.sacrebleu_adapter import FastChrfStatistics
 
 WORDS = [f"w{i}" for i in range(3000)] + "the a of and to in is was , .".split() * 50
 

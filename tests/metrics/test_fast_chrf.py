@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from metrics_synthetic import make_corpus
 from sacrebleu.metrics import CHRF
 
-from evalmt.metrics.fast_chrf import FastChrfStatistics
+from evalmt.metrics.sacrebleu_adapter import FastChrfStatistics
 
 
 def _check(options, hyps, refs):
