@@ -38,6 +38,7 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from evalmt.data.base import READERS, ReaderConfig
@@ -81,6 +82,30 @@ class SignificanceConfig(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
+class ExecutionConfig(_Strict):
+    """Where translation runs (docs/scale.md): this process, or replicas on a Ray cluster."""
+
+    engine: Literal["local", "ray"] = "local"
+    #: Ray only: ``auto`` (a cluster started with ``ray start``), ``ray://host:10001``, or
+    #: none to start a private local Ray instance for the run.
+    address: str | None = None
+    replicas: int = Field(1, ge=1)
+    gpus_per_replica: float = Field(0, ge=0)
+    cpus_per_replica: float = Field(1, gt=0)
+    #: Ray only: how often one batch is tried before it is recorded as failed (a replica
+    #: that dies takes its batch with it; the batch goes to another replica).
+    max_attempts: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _ray_only(self) -> ExecutionConfig:
+        if self.engine == "local":
+            given = [k for k in ("address", "replicas", "gpus_per_replica", "cpus_per_replica",
+                                 "max_attempts") if k in self.model_fields_set]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to engine: ray")
+        return self
+
+
 class RunConfig(_Strict):
     """A validated run: data sets × systems × metrics, and where results go."""
 
@@ -93,6 +118,7 @@ class RunConfig(_Strict):
     output: str = "results/"
     cache: str | None = None
     plugins: tuple[str, ...] = ()
+    execution: ExecutionConfig = ExecutionConfig()
 
     _base_dir: Path = PrivateAttr(default=Path("."))
     _source: str = PrivateAttr(default="<config>")

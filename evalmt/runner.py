@@ -1,23 +1,24 @@
 """The main job: run a validated config end to end and write ``results/<run-name>/``.
 
-The pipeline, top to bottom (DESIGN.md)::
+A run is four phases over job cells (``evalmt.execution.cells``), top to
+bottom (DESIGN.md)::
 
-    read every data set  →  for each system (built once per language direction):
-        precomputed outputs, or translate_segments with the shared cache  →  hygiene
-        →  hypotheses/<system>.jsonl
-    →  for each data set: score_systems over all its systems  →  score tables
-    →  manifest.json "complete"
+    read_data   every data set, whole, then cut by --limit      → testsets
+    translate   every cell (data set × system × direction) through the executor
+                (local or Ray): precomputed outputs, or translate_segments with
+                the shared cache → hygiene → hypotheses/<system>.jsonl
+    score       each data set: score_systems over all its systems → score tables
+    report      manifest "complete", report.html
 
-The manifest is written with status ``"incomplete"`` before any work and
-rewritten after every system, so a killed run is visibly unfinished; the
-translation cache commits every batch, so rerunning the same command resumes.
-This module prints nothing: progress bars come from ``evalmt.translate`` and
-messages from the CLI.
+The typed manifest (``evalmt.report.manifest.Manifest``) is written with
+status ``"incomplete"`` before any work and rewritten after every cell, so a
+killed run is visibly unfinished; the translation cache commits every batch,
+so rerunning the same command resumes. This module prints nothing: progress
+bars come from ``evalmt.translate`` and messages from the CLI.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,17 @@ from evalmt.config import RunConfig
 from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
 from evalmt.errors import DataError
+from evalmt.execution import Executor, build_executor
+from evalmt.execution.cells import JobCell, translate_cells
+from evalmt.execution.local import build_system
 from evalmt.hygiene import Hygiene, check_outputs
 from evalmt.report.manifest import (
+    CellEntry,
+    Manifest,
+    ResultEntry,
+    RunOptionsEntry,
+    Seeds,
+    SystemEntry,
     dataset_entry,
     metric_entries,
     new_manifest,
@@ -36,11 +46,8 @@ from evalmt.report.manifest import (
     write_manifest,
 )
 from evalmt.report.run_dir import RunDirectory, open_run_dir
-from evalmt.systems.base import SYSTEMS, SystemConfig, Translator
 
-#: Defaults of translate_segments' batching for systems whose config has no such key.
-DEFAULT_BATCH_TOKENS, DEFAULT_MAX_BATCH_SIZE = 4096, 64
-
+__all__ = ["RunOptions", "RunResult", "build_system", "plan", "run"]
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -94,6 +101,20 @@ class JobPlan:
     cached: int | None  # None: outputs are precomputed (no translation, no cache)
 
 
+@dataclass(frozen=True)
+class RunData:
+    """What the read phase produced: each data set whole and as evaluated (``--limit``)."""
+
+    full: tuple[TestSet, ...]
+    testsets: tuple[TestSet, ...]
+
+
+def read_data(config: RunConfig, limit: int | None) -> RunData:
+    """Phase 1: read every data set; any data error comes before any output."""
+    full = read_full_datasets(config)
+    return RunData(tuple(full), tuple(limit_dataset(t, limit) for t in full))
+
+
 def read_full_datasets(config: RunConfig) -> list[TestSet]:
     """Read every data set of ``config`` whole, named as the config names it."""
     testsets = []
@@ -119,44 +140,6 @@ def limit_dataset(testset: TestSet, limit: int | None) -> TestSet:
     return testset
 
 
-def build_system(config: SystemConfig, *, src_lang: str, tgt_lang: str,
-                 base_dir: Path) -> Translator:
-    """Build the system ``config`` names; relative paths in it resolve against ``base_dir``."""
-    return SYSTEMS.get(config.type)(config, src_lang=src_lang, tgt_lang=tgt_lang,
-                                    base_dir=base_dir)
-
-
-def system_outputs(system: Translator, testset: TestSet, *, cache: Any, progress: bool,
-                   full: TestSet | None = None) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """Precomputed outputs, or translations through ``evalmt.translate``; plus timings.
-
-    ``full`` is the data set before ``--limit`` (precomputed outputs are read for all of it).
-    """
-    from evalmt.translate import translate_segments
-
-    segments = list(testset.segments())
-    started = time.perf_counter()
-    # Precomputed outputs cover the whole data set (a hypotheses file is checked
-    # against all of it), then the segments kept by --limit are picked by id.
-    every = list(full.segments()) if full is not None else segments
-    given = system.precomputed_outputs(every)
-    if given is not None:
-        if len(given) != len(every):
-            raise DataError(f"system {system.name!r}: {len(given)} precomputed outputs for "
-                            f"{len(every)} segments of {testset.name!r}")
-        by_key = dict(zip((s.key for s in every), given, strict=True))
-        return tuple(by_key[s.key] for s in segments), {
-            "precomputed": True, "segments": len(segments),
-            "seconds": round(time.perf_counter() - started, 4)}
-    outcome = translate_segments(
-        system, [s.src for s in segments], cache=cache,
-        batch_tokens=getattr(system.config, "batch_tokens", None) or DEFAULT_BATCH_TOKENS,
-        max_batch_size=getattr(system.config, "max_batch_size", None) or DEFAULT_MAX_BATCH_SIZE,
-        progress=progress, label=system.name,
-        segment_ids=[f"{s.doc_id}:{s.seg_id}" for s in segments])
-    return outcome.hypotheses, {"precomputed": False, **outcome.as_dict()}
-
-
 def hypothesis_rows(testset: TestSet, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
     """Return the rows of ``hypotheses/<system>.jsonl``: ids, source, reference(s), output."""
     return [{"doc_id": s.doc_id, "seg_id": s.seg_id, "src": s.src,
@@ -167,91 +150,119 @@ def hypothesis_rows(testset: TestSet, hypotheses: Sequence[str]) -> list[dict[st
 def run(config: RunConfig, options: RunOptions | None = None, *,
         cwd: Path | None = None) -> RunResult:
     """Run ``config``: translate, score and write every result file; return what was made."""
-    from evalmt.cache import TranslationCache
-
     options = options or RunOptions()
-    full = read_full_datasets(config)  # data errors before any output
-    testsets = [limit_dataset(t, options.limit) for t in full]
+    data = read_data(config, options.limit)
     run_dir = open_run_dir(config.output_dir, config.name, overwrite=options.overwrite)
-    single = len(testsets) == 1
-    folders = {t.name: run_dir.dataset_dir(t.name, single=single) for t in testsets}
+    single = len(data.testsets) == 1
+    folders = {t.name: run_dir.dataset_dir(t.name, single=single) for t in data.testsets}
+    cells = translate_cells(config.systems, data.testsets)
+    manifest = start_manifest(config, options, data, cells, run_dir, folders,
+                              cwd=cwd or Path.cwd())
+    try:
+        outputs = translate_phase(config, data, cells, run_dir, folders, manifest,
+                                  progress=options.progress)
+        results = tuple(score_phase(config, t, folders[t.name], outputs[t.name], run_dir,
+                                    manifest) for t in data.testsets)
+    except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
+        manifest.error = f"{type(exc).__name__}: {exc}"
+        manifest.finished = now()
+        write_manifest(run_dir, manifest)
+        raise
+    path = report_phase(run_dir, manifest)
+    return RunResult(run_dir.path, path, results, tuple(manifest.warnings))
+
+
+def start_manifest(config: RunConfig, options: RunOptions, data: RunData, cells: list[JobCell],
+                   run_dir: RunDirectory, folders: dict[str, Path], *, cwd: Path) -> Manifest:
+    """Write the manifest of a starting run: data provenance and every cell ``pending``."""
+    single = len(data.testsets) == 1
     manifest = new_manifest(
         run_name=config.name, config=config.model_dump(mode="json"),
-        config_file=config.source, cwd=cwd or Path.cwd(),
-        options={"limit": options.limit, "overwrite": options.overwrite,
-                 "command": list(options.command), "cache": str(config.cache_path),
-                 "layout": "single" if single else "per-dataset"})
-    for t, d in zip(testsets, config.data, strict=True):
+        config_file=config.source, cwd=cwd,
+        options=RunOptionsEntry(limit=options.limit, overwrite=options.overwrite,
+                                command=list(options.command), cache=str(config.cache_path),
+                                layout="single" if single else "per-dataset"))
+    for t, d in zip(data.testsets, config.data, strict=True):
         folder = "." if single else folders[t.name].name
-        manifest["datasets"][t.name] = dataset_entry(
+        manifest.datasets[t.name] = dataset_entry(
             t, folder=folder, config=d.model_dump(mode="json"), limit=options.limit)
-        manifest["warnings"] += [f"{t.name}: {w}" for w in t.warnings]
+        manifest.warnings += [f"{t.name}: {w}" for w in t.warnings]
+    for cell in cells:
+        manifest.cells[cell.key] = CellEntry(dataset=cell.dataset, system=cell.system,
+                                             direction=cell.direction)
     write_manifest(run_dir, manifest)
+    return manifest
+
+
+def translate_phase(config: RunConfig, data: RunData, cells: list[JobCell],
+                    run_dir: RunDirectory, folders: dict[str, Path], manifest: Manifest, *,
+                    progress: bool) -> dict[str, list[SystemOutputs]]:
+    """Phase 2: every cell through the executor; each system is built once per direction."""
+    from evalmt.cache import TranslationCache
+
+    outputs: dict[str, list[SystemOutputs]] = {t.name: [] for t in data.testsets}
+    by_name = {t.name: t for t in data.testsets}
+    full = {t.name: t for t in data.full}
+    executor = build_executor(config.execution)
     try:
         with TranslationCache(config.cache_path) as cache:
-            outputs = _translate_all(config, testsets, run_dir, folders, manifest, cache,
-                                     options.progress, full={t.name: t for t in full})
-        results = tuple(_score(config, t, folders[t.name], outputs[t.name], run_dir, manifest)
-                        for t in testsets)
-    except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
-        manifest["error"] = f"{type(exc).__name__}: {exc}"
-        manifest["finished"] = now()
-        write_manifest(run_dir, manifest)
-        raise
-    manifest.update(status="complete", finished=now())
-    manifest.pop("error", None)
-    path = write_manifest(run_dir, manifest)
-    from evalmt.report.html import write_html_report  # reads the finished folder back
-
-    try:
-        write_html_report(run_dir.path)
-    except BaseException as exc:  # e.g. disk full: the run is not complete without its page
-        manifest.update(status="incomplete", error=f"{type(exc).__name__}: {exc}")
-        write_manifest(run_dir, manifest)
-        raise
-    run_dir.discard_previous()  # the run replaced by --overwrite, kept until now
-    return RunResult(run_dir.path, path, results, tuple(manifest["warnings"]))
-
-
-def _translate_all(config: RunConfig, testsets: list[TestSet], run_dir: RunDirectory,
-                   folders: dict[str, Path], manifest: dict[str, Any], cache: Any,
-                   progress: bool, full: dict[str, TestSet]) -> dict[str, list[SystemOutputs]]:
-    """Every system over every data set; each system is built once per language direction."""
-    outputs: dict[str, list[SystemOutputs]] = {t.name: [] for t in testsets}
-    for sys_cfg in config.systems:
-        entry = manifest["systems"].setdefault(sys_cfg.name, {"directions": {}})
-        for direction in dict.fromkeys((t.src_lang, t.tgt_lang) for t in testsets):
-            system = build_system(sys_cfg, src_lang=direction[0], tgt_lang=direction[1],
-                                  base_dir=config.base_dir)
-            try:
-                entry["directions"]["-".join(direction)] = system.describe()
-                for testset in (t for t in testsets if (t.src_lang, t.tgt_lang) == direction):
-                    hyps, timing = system_outputs(system, testset, cache=cache,
-                                                  progress=progress, full=full[testset.name])
-                    refs = testset.reference_streams()
-                    hygiene = check_outputs(system=sys_cfg.name, hypotheses=hyps,
-                                            references=refs[0] if refs else [None] * len(hyps),
-                                            tgt_lang=testset.tgt_lang)
-                    outputs[testset.name].append(SystemOutputs(sys_cfg.name, hyps, hygiene,
-                                                               timing))
-                    target = run_dir.path_for(*_rel(folders[testset.name], run_dir),
-                                              "hypotheses", sys_cfg.name, suffix=".jsonl")
-                    run_dir.write_jsonl(target, hypothesis_rows(testset, hyps))
-                    # describe() again: back ends report counts gathered while translating
-                    entry["directions"]["-".join(direction)] = system.describe()
-                    manifest["results"].setdefault(testset.name, {})[sys_cfg.name] = {
-                        "fingerprint": system.fingerprint(), "timing": timing,
-                        "hygiene": hygiene.as_dict(),
-                        "hypotheses": str(target.relative_to(run_dir.path))}
-                    write_manifest(run_dir, manifest)
-            finally:
-                system.close()
+            for sys_cfg in config.systems:
+                entry = manifest.systems.setdefault(sys_cfg.name, SystemEntry())
+                mine = [c for c in cells if c.system == sys_cfg.name]
+                for direction in dict.fromkeys((c.src_lang, c.tgt_lang) for c in mine):
+                    group = [c for c in mine if (c.src_lang, c.tgt_lang) == direction]
+                    _translate_group(executor, config, group, by_name, full, run_dir, folders,
+                                     manifest, entry, cache, outputs, progress=progress)
+    finally:
+        executor.close()
     return outputs
 
 
-def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[SystemOutputs],
-           run_dir: RunDirectory, manifest: dict[str, Any]) -> DatasetResult:
-    """Score all systems of one data set and write its tables."""
+def _translate_group(executor: Executor, config: RunConfig, group: list[JobCell],
+                     testsets: dict[str, TestSet], full: dict[str, TestSet],
+                     run_dir: RunDirectory, folders: dict[str, Path], manifest: Manifest,
+                     entry: SystemEntry, cache: Any, outputs: dict[str, list[SystemOutputs]], *,
+                     progress: bool) -> None:
+    """Translate the cells of one system × direction, with the system built once."""
+    sys_cfg = config.system(group[0].system)
+    direction = group[0].direction
+    system = executor.open_system(sys_cfg, src_lang=group[0].src_lang,
+                                  tgt_lang=group[0].tgt_lang, base_dir=config.base_dir,
+                                  plugins=tuple(config.plugins))
+    try:
+        entry.directions[direction] = system.describe()
+        for cell in group:
+            testset = testsets[cell.dataset]
+            try:
+                hyps, timing = system.outputs(testset, full=full[cell.dataset], cache=cache,
+                                              progress=progress)
+            except BaseException as exc:
+                manifest.cells[cell.key].status = "failed"
+                manifest.cells[cell.key].reason = f"{type(exc).__name__}: {exc}"
+                raise
+            refs = testset.reference_streams()
+            hygiene = check_outputs(system=cell.system, hypotheses=hyps,
+                                    references=refs[0] if refs else [None] * len(hyps),
+                                    tgt_lang=testset.tgt_lang)
+            outputs[cell.dataset].append(SystemOutputs(cell.system, hyps, hygiene, timing))
+            target = run_dir.path_for(*_rel(folders[cell.dataset], run_dir), "hypotheses",
+                                      cell.system, suffix=".jsonl")
+            run_dir.write_jsonl(target, hypothesis_rows(testset, hyps))
+            # describe() again: back ends report counts gathered while translating
+            entry.directions[direction] = system.describe()
+            manifest.results.setdefault(cell.dataset, {})[cell.system] = ResultEntry(
+                fingerprint=system.fingerprint(), timing=timing, hygiene=hygiene.as_dict(),
+                hypotheses=str(target.relative_to(run_dir.path)), cell=cell.key)
+            manifest.cells[cell.key].status = "done"
+            write_manifest(run_dir, manifest)
+    finally:
+        system.close()
+
+
+def score_phase(config: RunConfig, testset: TestSet, folder: Path,
+                outputs: list[SystemOutputs], run_dir: RunDirectory,
+                manifest: Manifest) -> DatasetResult:
+    """Phase 3: score all systems of one data set and write its tables."""
     from evalmt.metrics import (
         ConfidenceOptions,
         SignificanceOptions,
@@ -281,13 +292,29 @@ def _score(config: RunConfig, testset: TestSet, folder: Path, outputs: list[Syst
     write_score_tables(report, folder, json_extra={"hygiene": [h.as_dict() for h in hygiene]},
                        markdown_appendix=f"### Output hygiene\n\n{render_markdown(hygiene)}")
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
-    entry = manifest["datasets"][testset.name]
-    entry["metrics"] = metric_entries(report)
-    entry["seeds"] = {"confidence": conf.seed if conf else None,
-                      "significance": sig.seed if sig else None}
-    entry["notes"] = list(report.notes)
+    entry = manifest.datasets[testset.name]
+    entry.metrics = metric_entries(report)
+    entry.seeds = Seeds(confidence=conf.seed if conf else None,
+                        significance=sig.seed if sig else None)
+    entry.notes = list(report.notes)
     write_manifest(run_dir, manifest)
     return DatasetResult(testset.name, folder, testset, tuple(outputs), report)
+
+
+def report_phase(run_dir: RunDirectory, manifest: Manifest) -> Path:
+    """Phase 4: mark the manifest complete and write ``report.html``; return the manifest."""
+    manifest.status, manifest.finished, manifest.error = "complete", now(), None
+    path = write_manifest(run_dir, manifest)
+    from evalmt.report.html import write_html_report  # reads the finished folder back
+
+    try:
+        write_html_report(run_dir.path)
+    except BaseException as exc:  # e.g. disk full: the run is not complete without its page
+        manifest.status, manifest.error = "incomplete", f"{type(exc).__name__}: {exc}"
+        write_manifest(run_dir, manifest)
+        raise
+    run_dir.discard_previous()  # the run replaced by --overwrite, kept until now
+    return path
 
 
 def _rel(folder: Path, run_dir: RunDirectory) -> tuple[str, ...]:
@@ -298,32 +325,33 @@ def _rel(folder: Path, run_dir: RunDirectory) -> tuple[str, ...]:
 def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
     """Return the job matrix for ``--dry-run``: sizes and cache hits per data set × system.
 
-    Reads the data and builds each system (to get its fingerprint and token
-    counter) but translates nothing and creates no files.
+    Reads the data and builds each system here (to get its fingerprint and
+    token counter) but translates nothing and creates no files.
     """
     from evalmt.cache import TranslationCache
     from evalmt.translate import count_cached
 
-    full = read_full_datasets(config)
-    testsets = [limit_dataset(t, limit) for t in full]
+    data = read_data(config, limit)
+    full = {t.name: t for t in data.full}
+    testsets = {t.name: t for t in data.testsets}
     cache_file = config.cache_path
     cache = TranslationCache(cache_file) if cache_file.is_file() else None
     jobs = []
     try:
-        for sys_cfg in config.systems:
-            for whole, testset in zip(full, testsets, strict=True):
-                system = build_system(sys_cfg, src_lang=testset.src_lang,
-                                      tgt_lang=testset.tgt_lang, base_dir=config.base_dir)
-                try:
-                    sources = testset.sources()
-                    tokens = sum(system.num_tokens(s) for s in sources if s.strip())
-                    if system.precomputed_outputs(list(whole.segments())) is not None:
-                        cached = None
-                    else:
-                        cached = count_cached(system, sources, cache=cache)
-                    jobs.append(JobPlan(testset.name, sys_cfg.name, len(sources), tokens, cached))
-                finally:
-                    system.close()
+        for cell in translate_cells(config.systems, data.testsets):
+            testset = testsets[cell.dataset]
+            system = build_system(config.system(cell.system), src_lang=cell.src_lang,
+                                  tgt_lang=cell.tgt_lang, base_dir=config.base_dir)
+            try:
+                sources = testset.sources()
+                tokens = sum(system.num_tokens(s) for s in sources if s.strip())
+                if system.precomputed_outputs(list(full[cell.dataset].segments())) is not None:
+                    cached = None
+                else:
+                    cached = count_cached(system, sources, cache=cache)
+                jobs.append(JobPlan(cell.dataset, cell.system, len(sources), tokens, cached))
+            finally:
+                system.close()
     finally:
         if cache is not None:
             cache.close()

@@ -20,11 +20,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import DataError
 from evalmt.report.run_dir import MANIFEST
 from evalmt.report.tables import latex_escape
+
+if TYPE_CHECKING:
+    from evalmt.report.manifest import Manifest
 
 FORMATS = ("md", "tex", "csv", "json")
 #: Signature fields that describe the CI resampling, not how the score was computed.
@@ -132,27 +135,26 @@ def _read_json(path: Path) -> Any:
         raise DataError(f"{path}: unreadable JSON: {exc}") from exc
 
 
-def read_manifest(run_path: str | Path) -> dict[str, Any]:
+def read_manifest(run_path: str | Path) -> Manifest:
     """Read the manifest of a finished run; refuse an unfinished one."""
+    from evalmt.report.manifest import load_manifest
+
     path = Path(run_path)
-    manifest = _read_json(path / MANIFEST)
-    if not isinstance(manifest, dict) or "datasets" not in manifest:
-        raise DataError(f"{path / MANIFEST}: not an evalmt manifest (no 'datasets' key)")
-    if manifest.get("status") != "complete":
-        raise DataError(f"{path / MANIFEST}: run status is {manifest.get('status')!r}, "
+    manifest = load_manifest(path / MANIFEST)
+    if manifest.status != "complete":
+        raise DataError(f"{path / MANIFEST}: run status is {manifest.status!r}, "
                         "not 'complete'; finish or rerun it first")
     return manifest
 
 
-def dataset_folder(run_path: Path, manifest: Mapping[str, Any], dataset: str) -> Path:
+def dataset_folder(run_path: Path, manifest: Manifest, dataset: str) -> Path:
     """Return the folder holding the tables of ``dataset`` in a run."""
-    entry = manifest["datasets"][dataset]
-    return (run_path / entry.get("folder", ".")).resolve()
+    return (run_path / manifest.datasets[dataset].folder).resolve()
 
 
-def pick_dataset(run_path: Path, manifest: Mapping[str, Any], dataset: str | None) -> str:
+def pick_dataset(run_path: Path, manifest: Manifest, dataset: str | None) -> str:
     """Return ``dataset`` if the run has it, or the run's only data set when none is given."""
-    names = list(manifest["datasets"])
+    names = list(manifest.datasets)
     if dataset is None:
         if len(names) != 1:
             raise DataError(f"{run_path}: run has data sets {', '.join(names)}; "
@@ -176,9 +178,9 @@ def load_run(run_path: str | Path, *, dataset: str | None = None) -> RunScores:
     for row in rows:
         signatures.setdefault(row["metric"], row.get("signature", ""))
         scores[(row["system"], row["metric"])] = row
-    return RunScores(path=path, run=str(manifest.get("run") or path.name), dataset=name,
+    return RunScores(path=path, run=manifest.run or path.name, dataset=name,
                      folder=folder,
-                     content_sha256=manifest["datasets"][name].get("content_sha256"),
+                     content_sha256=manifest.datasets[name].content_sha256,
                      metrics=tuple(doc.get("metrics") or signatures),
                      systems=tuple(doc.get("systems") or dict.fromkeys(s for s, _ in scores)),
                      signatures=signatures, scores=scores,

@@ -22,12 +22,15 @@ import math
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import DataError
 from evalmt.report.compare import dataset_folder, higher_is_better, read_manifest
 from evalmt.report.rescore import hypotheses_path, read_hypotheses
 from evalmt.report.run_dir import MANIFEST
+
+if TYPE_CHECKING:
+    from evalmt.report.manifest import Manifest
 
 REPORT = "report.html"
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
@@ -77,7 +80,7 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         raise DataError(f"{path}: unreadable table: {exc}") from exc
 
 
-def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -> dict[str, Any]:
+def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[str, Any]:
     """Pack one data set's scores, documents and segments into column-wise JSON-ready lists."""
     folder = dataset_folder(run_path, manifest, dataset)
     scores_path = folder / "scores.json"
@@ -123,9 +126,9 @@ def dataset_payload(run_path: Path, manifest: Mapping[str, Any], dataset: str) -
         if i is not None and row["metric"] in seg_scores and row["system"] in systems:
             seg_scores[row["metric"]][row["system"]][i] = _score(row["score"])
     segments["scores"] = seg_scores
-    entry = manifest["datasets"][dataset]
+    entry = manifest.datasets[dataset]
     return {
-        "name": dataset, "src_lang": entry.get("src_lang"), "tgt_lang": entry.get("tgt_lang"),
+        "name": dataset, "src_lang": entry.src_lang, "tgt_lang": entry.tgt_lang,
         "systems": systems, "metrics": metrics,
         "higher": [higher_is_better(m, scores.get("higher_is_better")) for m in metrics],
         "scores": scores.get("scores", []), "hygiene": scores.get("hygiene", []),
@@ -140,8 +143,8 @@ def report_payload(run_dir: str | Path) -> dict[str, Any]:
     """Everything the page shows, read from a finished run folder."""
     run_path = Path(run_dir)
     manifest = read_manifest(run_path)
-    datasets = [dataset_payload(run_path, manifest, name) for name in manifest["datasets"]]
-    return {"run": manifest.get("run") or run_path.name, "manifest": manifest,
+    datasets = [dataset_payload(run_path, manifest, name) for name in manifest.datasets]
+    return {"run": manifest.run or run_path.name, "manifest": manifest.as_json(),
             "datasets": datasets}
 
 

@@ -13,10 +13,10 @@ re-computed corpus scores equal the ones each run wrote.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import DataError
 from evalmt.report.compare import (
@@ -29,19 +29,21 @@ from evalmt.report.compare import (
     read_manifest,
 )
 
+if TYPE_CHECKING:
+    from evalmt.report.manifest import Manifest
+
 #: Re-computed scores may differ from the stored ones only by float rounding.
 TOLERANCE = 1e-6
 
 
-def hypotheses_path(run_path: Path, manifest: Mapping[str, Any], dataset: str,
-                    system: str) -> Path:
+def hypotheses_path(run_path: Path, manifest: Manifest, dataset: str, system: str) -> Path:
     """Return the ``hypotheses/<system>.jsonl`` of one system, as the manifest records it."""
-    entry = manifest.get("results", {}).get(dataset, {}).get(system, {})
-    if entry.get("hypotheses"):
-        return run_path / entry["hypotheses"]
+    entry = manifest.result(dataset, system)
+    if entry is not None and entry.hypotheses:
+        return run_path / entry.hypotheses
     from evalmt.report.run_dir import safe_name
 
-    folder = run_path / manifest["datasets"][dataset].get("folder", ".")
+    folder = run_path / manifest.datasets[dataset].folder
     return folder / "hypotheses" / f"{safe_name(system)}.jsonl"
 
 
@@ -61,10 +63,10 @@ def read_hypotheses(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _settings(manifest: Mapping[str, Any]) -> tuple[list[str], dict, Any, Any]:
+def _settings(manifest: Manifest) -> tuple[list[str], dict, Any, Any]:
     from evalmt.metrics import ConfidenceOptions, SignificanceOptions
 
-    config = manifest.get("config", {})
+    config = manifest.config
     metrics = config.get("metrics") or []
     names = [m["name"] for m in metrics]
     options = {m["name"]: m["options"] for m in metrics if m.get("options")}
@@ -108,7 +110,7 @@ def rescore_runs(runs: Sequence[RunScores]) -> tuple[Any, dict[tuple[str, str], 
     width = max(len(r) for r in refs)
     streams = [[r[i] if i < len(r) else None for r in refs] for i in range(width)]
     names, options, confidence, significance = _settings(manifests[0])
-    tgt_lang = manifests[0]["datasets"][runs[0].dataset].get("tgt_lang") or "en"
+    tgt_lang = manifests[0].datasets[runs[0].dataset].tgt_lang or "en"
     report = score_systems(
         hypotheses=hypotheses, references=streams, doc_ids=[d for d, _ in ids],
         seg_ids=[s for _, s in ids], sources=sources,
