@@ -172,6 +172,13 @@ def test_run_writes_results_equal_to_sacrebleu(tmp_path, doubles_dir):
     assert manifest["environment"]["packages"]["sacrebleu"] == sacrebleu.__version__
     assert manifest["config"]["plugins"] == [str(doubles_dir / "evalmt_run_doubles.py")]
     assert {m["name"] for m in manifest["datasets"]["set1"]["metrics"]} == {"BLEU", "chrF2", "TER"}
+    # one translate cell per data set × system × direction, each done, each named by its hash
+    cells = manifest["cells"]
+    assert sorted((c["dataset"], c["system"], c["direction"], c["status"])
+                  for c in cells.values()) == [("set1", "copy", "de-en", "done"),
+                                               ("set1", "upper", "de-en", "done")]
+    assert all(len(key) == 64 for key in cells)
+    assert {manifest["results"]["set1"][c["system"]]["cell"] for c in cells.values()} == set(cells)
 
 
 def test_second_run_translates_nothing(tmp_path, doubles_dir):
@@ -272,6 +279,9 @@ def test_failure_leaves_manifest_incomplete_and_rerun_resumes(tmp_path, doubles_
     manifest = json.loads((tmp_path / "results/t/manifest.json").read_text())
     assert manifest["status"] == "incomplete"
     assert "deliberate failure" in manifest["error"]
+    cells = {(c["system"], c["status"]): c for c in manifest["cells"].values()}
+    assert set(cells) == {("upper", "failed")}
+    assert "deliberate failure" in cells[("upper", "failed")]["reason"]
     before = logged(tmp_path)
     assert 0 < len(before) < 7
     # the failure switch does not change the fingerprint; without it the run resumes
