@@ -9,23 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from test_runner import DOCS, logged, read_jsonl, write_config
+from testkit.runner_doubles import DOCS, logged, read_jsonl, write_config
 
 from evalmt.cli import main
 
 SOURCES = [s for pairs in DOCS.values() for s, _ in pairs]
-
-
-@pytest.fixture(scope="session")
-def doubles_dir(tmp_path_factory) -> Path:
-    from test_runner import DOUBLES_SOURCE
-
-    folder = tmp_path_factory.mktemp("cli_doubles")
-    (folder / "evalmt_run_doubles.py").write_text(DOUBLES_SOURCE, encoding="utf-8")
-    return folder
 
 
 def cli(*args: str) -> int:

@@ -1,5 +1,7 @@
 """The demo config end to end, through the CLI, from a fresh folder.
 
+The run is made once per session by the ``demo_folder`` fixture (tests/conftest.py).
+
 Expected scores come from sacrebleu itself, recomputed from the written
 hypotheses; references and sources are checked against the bundled sample.
 """
@@ -34,17 +36,8 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("demo")
-    shutil.copy(DEMO, folder / "demo.yaml")
-    done = run_cli(["run", "demo.yaml", "--no-progress"], cwd=folder)
-    assert done.returncode == 0, done.stderr
-    return folder
-
-
-def test_demo_writes_every_result_file(demo_run):
-    run_dir = demo_run / "results" / "demo-zh-en"
+def test_demo_writes_every_result_file(demo_folder):
+    run_dir = demo_folder / "results" / "demo-zh-en"
     for name in ("manifest.json", "scores.json", "scores.csv", "scores.md", "scores.tex",
                  "documents.csv", "segments.csv", "significance.csv", "hygiene.csv",
                  "hypotheses/dictionary-gloss.jsonl", "hypotheses/copy-source.jsonl"):
@@ -55,8 +48,8 @@ def test_demo_writes_every_result_file(demo_run):
     assert list(files.values()) == [hashlib.sha256(SAMPLE.read_bytes()).hexdigest()]
 
 
-def test_demo_segments_match_the_sample(demo_run):
-    rows = read_jsonl(demo_run / "results/demo-zh-en/hypotheses/copy-source.jsonl")
+def test_demo_segments_match_the_sample(demo_folder):
+    rows = read_jsonl(demo_folder / "results/demo-zh-en/hypotheses/copy-source.jsonl")
     lines = [line for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     english = [line.strip() for line in lines if line.isascii()]
     assert [r["ref"] for r in rows] == english  # the sample: 3 zh paragraphs, then 3 en
@@ -65,8 +58,8 @@ def test_demo_segments_match_the_sample(demo_run):
     assert rows[0]["src"].startswith("5月14日,應市委外辦邀請")
 
 
-def test_demo_scores_equal_sacrebleu(demo_run):
-    run_dir = demo_run / "results" / "demo-zh-en"
+def test_demo_scores_equal_sacrebleu(demo_folder):
+    run_dir = demo_folder / "results" / "demo-zh-en"
     scores = json.loads((run_dir / "scores.json").read_text())
     got = {(s["system"], s["metric"]): s["score"] for s in scores["scores"]}
     for system in ("dictionary-gloss", "copy-source"):
@@ -82,8 +75,8 @@ def test_demo_scores_equal_sacrebleu(demo_run):
     assert got[("copy-source", "BLEU")] < 0.01
 
 
-def test_demo_significance_between_the_two_systems(demo_run):
-    with open(demo_run / "results/demo-zh-en/significance.csv", encoding="utf-8") as fh:
+def test_demo_significance_between_the_two_systems(demo_folder):
+    with open(demo_folder / "results/demo-zh-en/significance.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["metric"] for r in rows) == sorted(["BLEU", "chrF2", "chrF2++", "TER"])
     for row in rows:
@@ -92,11 +85,11 @@ def test_demo_significance_between_the_two_systems(demo_run):
         assert 0 < float(row["p_value"]) < 0.05
 
 
-def test_demo_rerun_is_cached_and_refused(demo_run):
-    dry = run_cli(["run", "demo.yaml", "--dry-run"], cwd=demo_run)
+def test_demo_rerun_is_cached_and_refused(demo_folder):
+    dry = run_cli(["run", "demo.yaml", "--dry-run"], cwd=demo_folder)
     assert dry.returncode == 0, dry.stderr
     assert [line.split()[-1] for line in dry.stdout.splitlines()[1:3]] == ["3/3", "3/3"]
-    again = run_cli(["run", "demo.yaml", "--no-progress"], cwd=demo_run)
+    again = run_cli(["run", "demo.yaml", "--no-progress"], cwd=demo_folder)
     assert again.returncode == 2
     assert "a finished run exists; pass --overwrite" in again.stderr
 

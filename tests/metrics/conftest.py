@@ -1,7 +1,7 @@
 """Session fixtures: seeded synthetic corpora."""
 
 import pytest
-from metrics_synthetic import make_corpus
+from testkit.synthetic import make_corpus
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from metrics_synthetic import make_corpus
 from sacrebleu.metrics import CHRF
+from testkit.synthetic import make_corpus
 
 from evalmt.metrics.sacrebleu_adapter import FastChrfStatistics
 

@@ -4,9 +4,9 @@ import random
 
 import numpy as np
 import pytest
-from metrics_synthetic import perturb, sentence
 from sacrebleu.metrics import BLEU, CHRF, TER
 from sacrebleu.significance import PairedTest
+from testkit.synthetic import perturb, sentence
 
 from evalmt.metrics import (
     APPROXIMATE_RANDOMIZATION,

@@ -4,7 +4,7 @@ The subprocess tests run the real ``evalmt run`` over the tiny Marian model
 (``type: hf-seq2seq``, one segment per batch) and count translations through
 the sqlite cache: a piece is translated at most once when the rerun's
 ``cached_pieces`` equals the rows left by the killed run and ``translated_pieces``
-is the rest. In-process tests use the runner test doubles of tests/test_runner.py.
+is the rest. In-process tests use the runner test doubles of tests/testkit/runner_doubles.py.
 
 "Byte-identical to an uninterrupted run" means: every file of the run folder
 has the same bytes, except ``manifest.json`` and the manifest copy embedded in
@@ -31,7 +31,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from test_runner import DOCS, logged, write_config
+from testkit.runner_doubles import DOCS, logged, write_config
 
 from evalmt.cli import main
 

@@ -1,8 +1,9 @@
 """report.html of the demo run in a real headless Chromium (Debian ``chromium`` + chromedriver).
 
 ``EVALMT_DOCS_SCREENSHOT=1`` also copies the screenshot to
-docs/report-screenshot.png. Not skipped when the browser is missing: the test fails and says what to
-install (``.ci/run`` installs both). No network: the page is opened from a
+docs/report-screenshot.png. A missing browser skips these tests with a one-line
+reason; ``.ci/run`` installs both and sets ``EVALMT_REQUIRE_TOOLS=1``, which
+turns that skip into a failure (tests/testkit/tools.py). No network: the page is opened from a
 file URL and Chromium's background services are switched off.
 """
 
@@ -14,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from testkit.tools import missing, require_tool
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
@@ -22,23 +24,12 @@ DOCS_SCREENSHOT = Path(__file__).parents[2] / "docs" / "report-screenshot.png"
 
 
 def _binary(*names: str) -> str:
-    for name in names:
-        found = shutil.which(name)
-        if found:
-            return found
-    pytest.fail(f"{' or '.join(names)} not found: install Debian's chromium and "
-                "chromium-driver (apt-get install chromium chromium-driver), as .ci/run does")
+    return require_tool(*names, install="apt-get install chromium chromium-driver")
 
 
 @pytest.fixture(scope="module")
-def demo_report(tmp_path_factory) -> Path:
-    from evalmt.config import load_config
-    from evalmt.runner import RunOptions, run
-
-    out = tmp_path_factory.mktemp("demo")
-    config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
-                         overrides=[f"output={out}"])
-    return run(config, RunOptions(progress=False)).run_dir / "report.html"
+def demo_report(demo_run_dir) -> Path:
+    return demo_run_dir / "report.html"
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +38,7 @@ def browser(tmp_path_factory):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
-        pytest.fail("selenium is not installed: pip install -e '.[dev]'")
+        missing("selenium is not installed (install: pip install -e '.[dev]')")
     options = webdriver.ChromeOptions()
     options.binary_location = _binary("chromium", "chromium-browser")
     for flag in CHROMIUM_FLAGS:

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from testkit.tools import require_tool
 
 from evalmt.cli import main
 from evalmt.errors import DataError
@@ -207,15 +208,16 @@ def test_latex_leaderboard_and_diff_parse(awkward_run):
     check_booktabs(render_diff(document_diff(runs, "sys_#1 {x}", "b~$^"), "tex"))
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_latex_compiles_with_pdflatex(awkward_run, tmp_path):
+    pdflatex = require_tool("pdflatex", install="apt-get install texlive-latex-base "
+                            "texlive-latex-recommended")
     runs = [load_run(awkward_run)]
     tables = (render_leaderboard(build_leaderboard(runs), "tex")
               + render_diff(document_diff(runs, "sys_#1 {x}", "b~$^"), "tex"))
     doc = tmp_path / "t.tex"
     doc.write_text("\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{booktabs}"
                    f"\\begin{{document}}\n{tables}\\end{{document}}\n", encoding="utf-8")
-    out = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+    out = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", doc.name],
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-2000:]
 
@@ -265,17 +267,6 @@ def test_compare_two_real_demo_runs(demo_run_dir, tmp_path):
     assert CLUSTER_NOTE in board.notes
 
 
-@pytest.fixture(scope="module")
-def demo_run_dir(tmp_path_factory):
-    from evalmt.config import load_config
-    from evalmt.runner import RunOptions, run
-
-    out = tmp_path_factory.mktemp("demo")
-    config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
-                         overrides=[f"output={out}"])
-    return run(config, RunOptions(progress=False)).run_dir
-
-
 def test_runs_with_the_same_name_are_labelled_by_folder(tmp_path):
     a = make_run(tmp_path / "one", "same", {"x": {"BLEU": 1.0, "TER": 1.0}}, docs={"x": {"d": 1.0}})
     b = make_run(tmp_path / "two", "same", {"x": {"BLEU": 2.0, "TER": 1.0}}, docs={"x": {"d": 4.0}})
@@ -303,12 +294,13 @@ def test_run_with_several_datasets_needs_dataset(tmp_path):
 # ---------- --significance: clusters re-computed over the systems of all runs ----------
 
 @pytest.fixture(scope="module")
-def copy_only_run_dir(demo_run_dir):
+def copy_only_run_dir(tmp_path_factory):
     from evalmt.config import load_config
     from evalmt.runner import RunOptions, run
 
     config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
-                         overrides=[f"output={demo_run_dir.parent}", "name=copy-only",
+                         overrides=[f"output={tmp_path_factory.mktemp('copy-only')}",
+                                    "name=copy-only",
                                     "systems=[{name: copy-source, type: copy}]"])
     return run(config, RunOptions(progress=False)).run_dir
 

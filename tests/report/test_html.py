@@ -139,14 +139,8 @@ def test_cli_report_writes_the_file(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
 
 
-def test_every_run_writes_report_html(tmp_path):
-    from evalmt.config import load_config
-    from evalmt.runner import RunOptions, run
-
-    config = load_config(Path(__file__).parents[2] / "configs" / "demo.yaml",
-                         overrides=[f"output={tmp_path}"])
-    run_dir = run(config, RunOptions(progress=False)).run_dir
-    page = (run_dir / "report.html").read_text(encoding="utf-8")
+def test_every_run_writes_report_html(demo_run_dir):
+    page = (demo_run_dir / "report.html").read_text(encoding="utf-8")
     payload = json.loads(data_block(page))
     assert payload["run"] == "demo-zh-en"
     assert payload["datasets"][0]["systems"] == ["dictionary-gloss", "copy-source"]

@@ -1,4 +1,4 @@
-"""Seeded synthetic corpora for the metrics tests (imported by conftest and tests)."""
+"""Seeded synthetic corpora for the metrics tests (their conftest and test modules)."""
 
 import random
 
