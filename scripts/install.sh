@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install evalmt into the active Python environment.
 #   bash scripts/install.sh         # the tool
-#   bash scripts/install.sh --dev   # the tool, CTranslate2 and the test tools
+#   bash scripts/install.sh --dev   # the tool, CTranslate2, Ray and the test tools
 # On a machine without an NVIDIA GPU it installs a CPU-only torch first, so pip
 # never pulls the multi-GB CUDA build. Set EVALMT_TORCH_INDEX to a PyTorch CPU
 # wheel index URL on machines where PyPI's default torch is a CUDA build.
@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 extras=""
-if [ "${1:-}" = "--dev" ]; then extras="[dev,ct2]"; fi
+if [ "${1:-}" = "--dev" ]; then extras="[dev,ct2,ray]"; fi
 if ! "$PY" -c "import torch" >/dev/null 2>&1; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     "$PY" -m pip install "torch>=2.2,<3"

@@ -55,10 +55,6 @@ class Executor(ABC):
                     base_dir: Path, plugins: tuple[str, ...] = ()) -> SystemRun:
         """Build ``config`` for one direction; ``plugins`` are the config's plugin modules."""
 
-    def describe(self) -> dict[str, Any]:
-        """Return what the manifest records about the executor."""
-        return {"engine": self.engine}
-
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release the executor's resources (a Ray connection it opened)."""
 

@@ -48,6 +48,10 @@ class Translator(ABC):
     #: Longer segments are split into sentences by ``evalmt.translate`` and joined back.
     max_input_tokens: int | None = None
 
+    #: Whether an executor may run this system in replicas on other processes or machines
+    #: (the ``ray`` executor); systems reading local files stay in the driver.
+    runs_in_replicas: ClassVar[bool] = True
+
     def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: Path | str | None = None) -> None:
         self.config = config

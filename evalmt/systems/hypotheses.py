@@ -48,6 +48,7 @@ class HypothesesSystem(Translator):
 
     config_model = HypothesesConfig
     config: HypothesesConfig
+    runs_in_replicas = False  # reads the driver's files; nothing to translate
 
     def __init__(self, config: HypothesesConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: str | Path | None = None) -> None:
