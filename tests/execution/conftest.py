@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -70,13 +69,3 @@ def replica_doubles(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("doubles") / "evalmt_replica_doubles.py"
     path.write_text(DOUBLES_SOURCE, encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="session")
-def tiny_marian_for_ray(tmp_path_factory) -> Path:
-    """The tiny Marian model of tests/systems/tiny_models.py (random weights, local files)."""
-    source = Path(__file__).parents[1] / "systems" / "tiny_models.py"
-    spec = importlib.util.spec_from_file_location("evalmt_tests_tiny_models", source)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_marian(tmp_path_factory.mktemp("tiny") / "marian")

@@ -65,10 +65,10 @@ def scores(run_dir: Path) -> dict:
 
 
 def test_ray_and_local_agree_on_the_demo_and_a_tiny_marian(tmp_path, ray_cluster,
-                                                           tiny_marian_for_ray):
+                                                           tiny_marian):
     demo = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text(encoding="utf-8"))
     systems = [*demo["systems"],
-               {"name": "marian", "type": "hf-seq2seq", "model": str(tiny_marian_for_ray),
+               {"name": "marian", "type": "hf-seq2seq", "model": str(tiny_marian),
                 "num_beams": 2, "max_new_tokens": 8, "batch_tokens": 64, "device": "cpu"}]
     runs = {}
     for engine in ("local", "ray"):
