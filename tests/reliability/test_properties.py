@@ -105,7 +105,18 @@ OVERRIDE = st.tuples(
 @SETTINGS
 @given(overrides=st.lists(OVERRIDE, max_size=3))
 def test_any_override_is_a_config_or_a_config_error(overrides):
-    load_or_error(VALID, tuple(overrides))
+    config = load_or_error(VALID, tuple(overrides))
+    if not overrides:
+        assert config is not None  # the base config is valid: only overrides can break it
+    if config is not None:
+        assert config.name and config.data and config.systems
+        assert len({s.name for s in config.systems}) == len(config.systems)
+        for override in overrides:  # a plain top-level name=VALUE that loaded is applied
+            key, _, value = override.partition("=")
+            if key == "name" and override == [o for o in overrides if o.startswith("name=")][-1]:
+                loaded = yaml.safe_load(value) if value.strip() else None
+                if isinstance(loaded, str):
+                    assert config.name == loaded
 
 
 # -- the hypotheses system -------------------------------------------------------------------
