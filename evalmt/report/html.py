@@ -174,5 +174,4 @@ def write_html_report(run_dir: str | Path, *, output: str | Path | None = None) 
         raise DataError(f"{run_path}: no {MANIFEST}; not an evalmt run folder")
     target = Path(output) if output else run_path / REPORT
     atomic_write_text(target, render_html(report_payload(run_path)))
-    target.chmod(0o644)  # a page to share; the temporary file it came from was private
     return target

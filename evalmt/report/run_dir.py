@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,11 +128,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
 
     A crash leaves either the old file or none, never a half-written one; a
     failed write (disk full, permissions) is a ``DataError`` naming the file.
+    The file gets the mode the umask gives (``0o666 & ~umask``), like any file
+    the user creates, so colleagues can read results where the umask allows.
     """
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_sibling(path)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
@@ -145,6 +147,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> Path:
     except OSError as exc:
         raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from exc
     return path
+
+
+def _create_sibling(path: Path) -> tuple[int, str]:
+    """Create a new, unique temporary file next to ``path``; mode 0o666 less the umask.
+
+    Not ``tempfile.mkstemp``: it always creates mode 0o600.
+    """
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), str(tmp)
+        except FileExistsError:
+            continue
 
 
 def atomic_write_text(path: Path, text: str) -> Path:

@@ -379,3 +379,25 @@ def test_run_folder_symlinked_outside_the_output_is_refused(tmp_path, capsys):
     root = (tmp_path / "results").resolve()
     assert err == f"evalmt: error: {root / 'evil'}: path escapes the output folder {root}\n"
     assert list(outside.iterdir()) == []
+
+
+# -- file modes ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_result_files_follow_the_umask(tmp_path, doubles_dir, umask):
+    """Every file of a run gets 0o666 less the umask, like any file the user creates."""
+    from testkit.runner_doubles import write_config
+
+    from evalmt.config import load_config
+    from evalmt.runner import RunOptions, run
+
+    old = os.umask(umask)
+    try:
+        run_dir = run(load_config(write_config(tmp_path, doubles_dir)),
+                      RunOptions(progress=False)).run_dir
+    finally:
+        os.umask(old)
+    files = [p for p in run_dir.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {"manifest.json", "scores.csv", "report.html"}
+    assert {p.relative_to(run_dir).as_posix(): oct(p.stat().st_mode & 0o777) for p in files} \
+        == {p.relative_to(run_dir).as_posix(): oct(0o666 & ~umask) for p in files}
