@@ -281,6 +281,15 @@ def input_limit(tokenizer: Any, config: Any, *, cap: int) -> int:
     return min(limits)
 
 
+def decoder_positions(config: Any) -> int | None:
+    """Size of the decoder's position table (None when the config names none)."""
+    for attr in ("max_target_positions", "max_position_embeddings", "n_positions"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
 # --- language tags ----------------------------------------------------------------------------
 
 _TRADITIONAL = {"hant", "tw", "hk", "mo"}

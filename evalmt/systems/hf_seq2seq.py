@@ -126,7 +126,29 @@ class HFSeq2SeqSystem(HFModelSystem):
             if self._setup.src_code is not None and hasattr(tokenizer, "src_lang"):
                 tokenizer.src_lang = self._setup.src_code
             self._tokenizer = tokenizer
+            if self.max_new_tokens < self.config.max_new_tokens:
+                self.warnings.append(
+                    f"system {self.name!r}: max_new_tokens {self.config.max_new_tokens} capped "
+                    f"to {self.max_new_tokens}: the decoder of {self.config.model!r} has "
+                    f"{hf_common.decoder_positions(self._hf_config)} positions"
+                )
         return self._tokenizer
+
+    @property
+    def max_new_tokens(self) -> int:
+        """``max_new_tokens``, capped at what the decoder's position table holds.
+
+        The decoder start token, a forced language token and the new tokens must fit:
+        beyond the table, position embeddings fail with ``IndexError: index out of range``.
+        """
+        cfg = self.config
+        if self._tokenizer is None:
+            _ = self.tokenizer  # loads the model config with it
+        positions = hf_common.decoder_positions(self._hf_config)
+        if positions is None:
+            return cfg.max_new_tokens
+        room = positions - 1 - int(self.setup.forced_bos_token_id is not None)
+        return max(1, min(cfg.max_new_tokens, room))
 
     @property
     def setup(self) -> Seq2SeqSetup:
@@ -237,9 +259,9 @@ class HFSeq2SeqSystem(HFModelSystem):
         """New-token budget of one input: ``max_new_tokens`` or the length-relative limit."""
         cfg = self.config
         if cfg.max_length_ratio is None:
-            return cfg.max_new_tokens
+            return self.max_new_tokens
         relative = math.ceil(cfg.max_length_ratio * n_input) + cfg.max_length_offset
-        return max(1, min(cfg.max_new_tokens, relative))
+        return max(1, min(self.max_new_tokens, relative))
 
     def generation_kwargs(self, max_new_tokens: int) -> dict[str, Any]:
         """Keyword arguments passed to ``model.generate`` besides the inputs."""
@@ -327,6 +349,7 @@ class HFSeq2SeqSystem(HFModelSystem):
                 "tgt_code": setup.tgt_code,
                 "prefix": setup.prefix,
                 "forced_bos_token_id": setup.forced_bos_token_id,
+                "max_new_tokens": self.max_new_tokens,  # after the position-table cap
                 "stats": self.stats,
             }
         )

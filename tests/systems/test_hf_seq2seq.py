@@ -514,3 +514,26 @@ def test_prefix_validation(prefix, message):
 def test_prefix_template_fields(tiny_t5):
     system = make(tiny_t5, prefix="<2{tgt_code}> ", tgt="fr")
     assert system.setup.prefix == "<2fr> " and system.setup.src_code is None
+
+
+def test_max_new_tokens_is_capped_at_the_decoder_position_table(tiny_marian):
+    """The tiny Marian has 64 decoder positions: 500 new tokens would index past the table.
+
+    End of sentence is suppressed so generation really runs to the limit; without the cap
+    this raises ``IndexError: index out of range in self``.
+    """
+    system = make(tiny_marian, max_new_tokens=500)
+    positions = system.model.config.max_position_embeddings
+    assert positions == 64
+    real = system.model.generate
+    eos = system.model.config.eos_token_id
+    system.model.generate = lambda **kw: real(**kw, suppress_tokens=[eos])
+    recorder = spy(system)
+    outputs = system.translate(SOURCES[:2])
+    # decoder start token + 63 new tokens fill the 64 positions
+    assert recorder.calls[0]["max_new_tokens"] == positions - 1
+    assert recorder.calls[0]["output"].shape[1] == positions
+    assert all(outputs)
+    info = system.describe()
+    assert info["max_new_tokens"] == positions - 1
+    assert any("max_new_tokens 500 capped to 63" in w for w in info["warnings"])
