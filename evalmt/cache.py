@@ -6,7 +6,10 @@ writes every finished batch in its own transaction. The file is opened in WAL
 mode with a busy timeout, so two runs (two processes) can share one cache.
 
 Rows are keyed by the sha256 of the source text; the source itself is stored
-too, so the cache can be inspected with any sqlite client::
+too. Systems that report more than text (an API's finish reason, token usage,
+returned model name, latency) keep it as JSON in the ``details`` table under
+the same key, written in the same transaction as the output. Both tables are
+readable so the cache can be inspected with any sqlite client::
 
     sqlite3 cache.sqlite "select source, hypothesis from translations limit 5"
 """
@@ -14,11 +17,13 @@ too, so the cache can be inspected with any sqlite client::
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from evalmt.errors import DataError
 
@@ -37,6 +42,12 @@ CREATE TABLE IF NOT EXISTS translations (
     source TEXT NOT NULL,
     hypothesis TEXT NOT NULL,
     created REAL NOT NULL,
+    PRIMARY KEY (fingerprint, source_sha256)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS details (
+    fingerprint TEXT NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    details TEXT NOT NULL,
     PRIMARY KEY (fingerprint, source_sha256)
 ) WITHOUT ROWID;
 """
@@ -108,10 +119,12 @@ class TranslationCache:
                 found[wanted[key]] = hyp
         return found
 
-    def put_many(self, fingerprint: str, items: Iterable[tuple[str, str]]) -> int:
+    def put_many(self, fingerprint: str, items: Iterable[tuple[str, str]], *,
+                 details: Mapping[str, Mapping[str, Any]] | None = None) -> int:
         """Store (source, output) pairs for ``fingerprint`` in one transaction; return the count.
 
-        An existing row for the same key is replaced.
+        ``details`` maps a source to JSON-ready details stored with it. An
+        existing row for the same key is replaced.
         """
         now = time.time()
         rows = [(fingerprint, source_key(src), src, hyp, now) for src, hyp in items]
@@ -119,13 +132,38 @@ class TranslationCache:
             if not isinstance(hyp, str):
                 raise DataError(f"{self.path}: cache values must be strings, got "
                                 f"{type(hyp).__name__} for {src[:40]!r}")
-        if rows:
-            self._write(lambda c: c.executemany(
+        extra = [(fingerprint, source_key(src), json.dumps(dict(d), sort_keys=True,
+                                                           ensure_ascii=False))
+                 for src, d in (details or {}).items()]
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.executemany(
                 "INSERT OR REPLACE INTO translations "
                 "(fingerprint, source_sha256, source, hypothesis, created) VALUES (?, ?, ?, ?, ?)",
-                rows,
-            ))
+                rows)
+            conn.executemany("INSERT OR REPLACE INTO details (fingerprint, source_sha256, "
+                             "details) VALUES (?, ?, ?)", extra)
+
+        if rows or extra:
+            self._write(write)
         return len(rows)
+
+    def get_details(self, fingerprint: str, sources: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return the stored details of ``fingerprint`` for those ``sources`` that have some."""
+        wanted = {source_key(s): s for s in sources}
+        found: dict[str, dict[str, Any]] = {}
+        keys = list(wanted)
+        for start in range(0, len(keys), _QUERY_CHUNK):
+            chunk = keys[start:start + _QUERY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(
+                "SELECT source_sha256, details FROM details "  # noqa: S608 (only ? marks)
+                f"WHERE fingerprint = ? AND source_sha256 IN ({marks})",
+                (fingerprint, *chunk),
+            )
+            for key, blob in rows:
+                found[wanted[key]] = json.loads(blob)
+        return found
 
     def count(self, fingerprint: str | None = None) -> int:
         """Count cached rows, for one fingerprint or (``None``) in total."""

@@ -24,6 +24,16 @@ class TranslationError(EvalMTError):
     """A translation system failed to build or to translate."""
 
 
+class IncompleteRunError(TranslationError):
+    """Some segments have no output after all retries, and the config does not allow that.
+
+    Everything else was done and cached; rerunning the same command retries
+    only the failed segments. The CLI exits with ``exit_code``.
+    """
+
+    exit_code = 3
+
+
 class MetricError(EvalMTError):
     """A metric was misconfigured or given inconsistent inputs."""
 

@@ -4,8 +4,10 @@ Per system and data set: how many outputs are empty, how many still contain
 CJK characters although the target language is not written in them (an
 untranslated or half-translated segment), and the length ratio of outputs to
 references. Lengths are counted in non-whitespace characters so the ratio
-means the same for Chinese and English. The runner records these in the
-manifest and next to the scores.
+means the same for Chinese and English. For systems that report how each
+answer ended (API systems), also how many segments failed (no output after
+all retries), were cut off at the token limit (``truncated``) or refused.
+The runner records these in the manifest and next to the scores.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -42,6 +44,9 @@ class Hygiene:
     length_ratio: float | None
     too_short: int
     too_long: int
+    failed: int = 0
+    truncated: int | None = None
+    refused: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return a plain dict for JSON and CSV."""
@@ -53,12 +58,15 @@ def _length(text: str) -> int:
 
 
 def check_outputs(*, system: str, hypotheses: Sequence[str],
-                  references: Sequence[str | None], tgt_lang: str) -> Hygiene:
+                  references: Sequence[str | None], tgt_lang: str, failed: int = 0,
+                  flags: Mapping[int, Sequence[str]] | None = None) -> Hygiene:
     """Count empty, untranslated (CJK in a non-CJK target) and length-outlier outputs.
 
     ``references`` is one reference stream (``None`` where a segment has none);
     the length ratio is total output length over total reference length of the
-    segments that have a reference.
+    segments that have a reference. ``failed`` and ``flags`` (segment index →
+    ``truncated``/``refused``/…) come from systems that report them; without
+    ``flags`` the truncated and refused counts are ``None`` (not applicable).
     """
     if len(hypotheses) != len(references):
         raise DataError(f"hygiene of {system!r}: {len(hypotheses)} outputs but "
@@ -85,10 +93,14 @@ def check_outputs(*, system: str, hypotheses: Sequence[str],
         length_ratio=round(hyp_total / ref_total, 4) if ref_total else None,
         too_short=too_short,
         too_long=too_long,
+        failed=failed,
+        truncated=None if flags is None else sum("truncated" in f for f in flags.values()),
+        refused=None if flags is None else sum("refused" in f for f in flags.values()),
     )
 
 
-COLUMNS = ("system", "segments", "empty", "untranslated", "length_ratio", "too_short", "too_long")
+COLUMNS = ("system", "segments", "empty", "untranslated", "length_ratio", "too_short", "too_long",
+           "failed", "truncated", "refused")
 
 
 def render_csv(rows: Sequence[Hygiene]) -> str:
@@ -103,14 +115,28 @@ def render_csv(rows: Sequence[Hygiene]) -> str:
 
 
 def render_markdown(rows: Sequence[Hygiene]) -> str:
-    """Render hygiene rows as a Markdown table with a one-line legend."""
-    lines = ["| system | segments | empty | still CJK | length ratio | <0.5× ref | >2× ref |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    """Render hygiene rows as a Markdown table with a one-line legend.
+
+    The failed/truncated/refused columns appear only when some system reports them.
+    """
+    answers = any(r.truncated is not None or r.failed for r in rows)
+    head = "| system | segments | empty | still CJK | length ratio | <0.5× ref | >2× ref |"
+    rule = "|---|---:|---:|---:|---:|---:|---:|"
+    if answers:
+        head, rule = head + " failed | truncated | refused |", rule + "---:|---:|---:|"
+    lines = [head, rule]
     for r in rows:
         cjk = "n/a" if r.untranslated is None else str(r.untranslated)
         ratio = "n/a" if r.length_ratio is None else f"{r.length_ratio:.2f}"
         name = r.system.replace("|", "\\|")
-        lines.append(f"| {name} | {r.segments} | {r.empty} | {cjk} | "
-                     f"{ratio} | {r.too_short} | {r.too_long} |")
+        line = (f"| {name} | {r.segments} | {r.empty} | {cjk} | "
+                f"{ratio} | {r.too_short} | {r.too_long} |")
+        if answers:
+            line += " " + " | ".join([str(r.failed), *("n/a" if v is None else str(v)
+                                                       for v in (r.truncated, r.refused))]) + " |"
+        lines.append(line)
     lines += ["", "Length ratio: output / reference length in non-whitespace characters."]
+    if answers:
+        lines.append("Failed: no output after all retries (scored as empty); truncated: the "
+                     "answer hit max_tokens; refused: the API flagged a refusal.")
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ from typing import Any
 from evalmt.config import RunConfig
 from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
-from evalmt.errors import DataError
+from evalmt.errors import DataError, IncompleteRunError
 from evalmt.execution import Executor, build_executor
 from evalmt.execution.cells import JobCell, translate_cells
 from evalmt.execution.local import build_system
@@ -140,11 +140,31 @@ def limit_dataset(testset: TestSet, limit: int | None) -> TestSet:
     return testset
 
 
-def hypothesis_rows(testset: TestSet, hypotheses: Sequence[str]) -> list[dict[str, Any]]:
-    """Return the rows of ``hypotheses/<system>.jsonl``: ids, source, reference(s), output."""
-    return [{"doc_id": s.doc_id, "seg_id": s.seg_id, "src": s.src,
-             "ref": s.refs[0] if s.refs else None, "refs": list(s.refs), "hyp": h}
-            for s, h in zip(testset.segments(), hypotheses, strict=True)]
+def hypothesis_rows(testset: TestSet, hypotheses: Sequence[str], *,
+                    timing: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Return the rows of ``hypotheses/<system>.jsonl``: ids, source, reference(s), output.
+
+    Segments that failed (``timing["failures"]``) carry ``failed`` with the reason;
+    flagged answers (``timing["flags"]``: truncated, refused, empty) carry ``flags``.
+    """
+    failures, flags = answer_notes(timing or {})
+    rows = []
+    for i, (s, h) in enumerate(zip(testset.segments(), hypotheses, strict=True)):
+        row = {"doc_id": s.doc_id, "seg_id": s.seg_id, "src": s.src,
+               "ref": s.refs[0] if s.refs else None, "refs": list(s.refs), "hyp": h}
+        if i in failures:
+            row["failed"] = failures[i]
+        if flags and i in flags:
+            row["flags"] = list(flags[i])
+        rows.append(row)
+    return rows
+
+
+def answer_notes(timing: dict[str, Any]) -> tuple[dict[int, str], dict[int, list[str]] | None]:
+    """Failed segments (index → reason) and answer flags (``None``: system reports none)."""
+    failures = {int(k): str(v) for k, v in (timing.get("failures") or {}).items()}
+    flags = timing.get("flags")
+    return failures, None if flags is None else {int(k): list(v) for k, v in flags.items()}
 
 
 def run(config: RunConfig, options: RunOptions | None = None, *,
@@ -161,6 +181,7 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     try:
         outputs = translate_phase(config, data, cells, run_dir, folders, manifest,
                                   progress=options.progress)
+        check_complete(config, manifest)
         results = tuple(score_phase(config, t, folders[t.name], outputs[t.name], run_dir,
                                     manifest) for t in data.testsets)
     except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
@@ -241,22 +262,52 @@ def _translate_group(executor: Executor, config: RunConfig, group: list[JobCell]
                 manifest.cells[cell.key].reason = f"{type(exc).__name__}: {exc}"
                 raise
             refs = testset.reference_streams()
+            failures, flags = answer_notes(timing)
             hygiene = check_outputs(system=cell.system, hypotheses=hyps,
                                     references=refs[0] if refs else [None] * len(hyps),
-                                    tgt_lang=testset.tgt_lang)
+                                    tgt_lang=testset.tgt_lang, failed=len(failures),
+                                    flags=flags)
             outputs[cell.dataset].append(SystemOutputs(cell.system, hyps, hygiene, timing))
             target = run_dir.path_for(*_rel(folders[cell.dataset], run_dir), "hypotheses",
                                       cell.system, suffix=".jsonl")
-            run_dir.write_jsonl(target, hypothesis_rows(testset, hyps))
+            run_dir.write_jsonl(target, hypothesis_rows(testset, hyps, timing=timing))
             # describe() again: back ends report counts gathered while translating
             entry.directions[direction] = system.describe()
             manifest.results.setdefault(cell.dataset, {})[cell.system] = ResultEntry(
                 fingerprint=system.fingerprint(), timing=timing, hygiene=hygiene.as_dict(),
-                hypotheses=str(target.relative_to(run_dir.path)), cell=cell.key)
+                hypotheses=str(target.relative_to(run_dir.path)), cell=cell.key,
+                usage=timing.get("usage"))
             manifest.cells[cell.key].status = "done"
             write_manifest(run_dir, manifest)
     finally:
         system.close()
+
+
+def check_complete(config: RunConfig, manifest: Manifest) -> None:
+    """Raise ``IncompleteRunError`` (one line) when segments failed and partial results are off.
+
+    With ``allow_partial: true`` the failed segments are scored as empty and a
+    warning in the manifest says how many.
+    """
+    problems = []
+    for dataset, systems in manifest.results.items():
+        for name, result in systems.items():
+            failures = result.timing.get("failures") or {}
+            if not failures:
+                continue
+            first = next(iter(failures.values()))
+            if getattr(config.system(name), "allow_partial", False):
+                manifest.warnings.append(
+                    f"{dataset}: system {name!r}: {len(failures)} segment(s) failed and are "
+                    f"scored as empty (allow_partial); first: {first}")
+            else:
+                problems.append(f"{name!r} on {dataset!r}: {len(failures)} of "
+                                f"{result.timing['segments']} segment(s) failed (first: "
+                                f"{first})")
+    if problems:
+        raise IncompleteRunError("incomplete: " + "; ".join(problems) + " — everything else "
+                                 "is cached; rerun to retry only the failed segments, or set "
+                                 "allow_partial: true to score them as empty")
 
 
 def score_phase(config: RunConfig, testset: TestSet, folder: Path,
@@ -286,11 +337,19 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
         significance=SignificanceOptions(method=sig.method, samples=sig.samples, seed=sig.seed,
                                          alpha=sig.alpha) if sig else None)
     from evalmt.hygiene import render_csv, render_markdown
+    from evalmt.report import usage as api_usage
 
     hygiene = [o.hygiene for o in outputs]
+    usage = [api_usage.usage_row(o.system, o.timing["usage"]) for o in outputs
+             if o.timing.get("usage")]
+    appendix = f"### Output hygiene\n\n{render_markdown(hygiene)}"
     folder.mkdir(parents=True, exist_ok=True)
-    write_score_tables(report, folder, json_extra={"hygiene": [h.as_dict() for h in hygiene]},
-                       markdown_appendix=f"### Output hygiene\n\n{render_markdown(hygiene)}")
+    if usage:
+        appendix += f"\n### API usage and cost\n\n{api_usage.render_markdown(usage)}"
+        run_dir.write_text(folder / "usage.csv", api_usage.render_csv(usage))
+    write_score_tables(report, folder, json_extra={"hygiene": [h.as_dict() for h in hygiene],
+                                                   **({"usage": usage} if usage else {})},
+                       markdown_appendix=appendix)
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
     entry = manifest.datasets[testset.name]
     entry.metrics = metric_entries(report)

@@ -13,6 +13,13 @@
 5. on CUDA out-of-memory halves the batch and retries, down to one piece;
 6. joins the pieces back per segment, in input order.
 
+A system that ``schedules_own_batches`` (an HTTP API) replaces steps 3-5: it
+gets every missing piece at once through ``translate_pieces`` and reports
+each piece as it finishes; each is written to the cache in its own
+transaction at once, with its ``details``. A piece it reports as failed is
+not cached; its segments get ``""`` and are listed in ``failed`` with the
+reason, and the other segments go on. A rerun retries only those.
+
 Systems with ``precomputed_outputs`` (hypothesis files) are not run through
 here; the runner asks them first.
 """
@@ -28,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import TranslationError
 from evalmt.segmentation import join_pieces, split_to_fit
-from evalmt.systems.base import is_out_of_memory
+from evalmt.systems.base import PieceResult, is_out_of_memory
 
 if TYPE_CHECKING:
     from evalmt.cache import TranslationCache
@@ -56,10 +63,18 @@ class TranslationOutcome:
     translated_tokens: int = 0
     seconds: float = 0.0
     model_seconds: float = 0.0
+    #: Segment index → why it has no output (systems that schedule their own batches).
+    failed: Mapping[int, str] = field(default_factory=dict)
+    #: Segment index → flags of its pieces' answers (``truncated``, ``refused``, ``empty``).
+    flags: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    #: The system's usage summary (requests, tokens, latency, cost), when it reports one.
+    usage: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hypotheses", tuple(self.hypotheses))
         object.__setattr__(self, "chunks", MappingProxyType(dict(self.chunks)))
+        object.__setattr__(self, "failed", MappingProxyType(dict(self.failed)))
+        object.__setattr__(self, "flags", MappingProxyType(dict(self.flags)))
 
     @property
     def segments_per_second(self) -> float:
@@ -87,6 +102,12 @@ class TranslationOutcome:
             "model_seconds": round(self.model_seconds, 4),
             "segments_per_second": round(self.segments_per_second, 3),
             "tokens_per_second": round(self.tokens_per_second, 3),
+            "failed_segments": len(self.failed),
+            # Systems that schedule their own batches also report answers per segment.
+            **({"usage": dict(self.usage),
+                "failures": {str(k): v for k, v in sorted(self.failed.items())},
+                "flags": {str(k): list(v) for k, v in sorted(self.flags.items())}}
+               if self.usage is not None else {}),
         }
 
 
@@ -242,6 +263,10 @@ def translate_segments(
     remaining = [len({p for p in pieces if p not in done}) for pieces in segment_pieces]
     finished_segments = sum(1 for r in remaining if r == 0)
 
+    if getattr(system, "schedules_own_batches", False):
+        return _translate_scheduled(system, sources, segment_pieces, chunks, done, todo,
+                                    cache=cache, started=started, progress=progress, label=name)
+
     # 3.-5. Batch, translate, store, back off on OOM.
     lengths = [system.num_tokens(p) for p in todo]
     queue = pack_batches(todo, lengths, batch_tokens=batch_tokens, max_batch_size=max_batch_size)
@@ -300,16 +325,8 @@ def translate_segments(
     finally:
         bar.close()
 
-    # 6. Join pieces back, in input order.
-    tgt_lang = getattr(system, "tgt_lang", "en")
-    hypotheses = []
-    for pieces in segment_pieces:
-        if len(pieces) == 1:
-            hypotheses.append(done[pieces[0]])
-        else:
-            hypotheses.append(join_pieces([done[p] for p in pieces], tgt_lang))
     return TranslationOutcome(
-        hypotheses=tuple(hypotheses),
+        hypotheses=tuple(_join(system, segment_pieces, done)),
         chunks=chunks,
         pieces=len(unique),
         cached_pieces=cached,
@@ -320,3 +337,79 @@ def translate_segments(
         seconds=time.perf_counter() - started,
         model_seconds=model_seconds,
     )
+
+
+def _join(system: Translator, segment_pieces: list[list[str]],
+          done: Mapping[str, str]) -> list[str]:
+    """Step 6: join each segment's pieces back, in input order."""
+    tgt_lang = getattr(system, "tgt_lang", "en")
+    return [done[pieces[0]] if len(pieces) == 1
+            else join_pieces([done[p] for p in pieces], tgt_lang) for pieces in segment_pieces]
+
+
+def _translate_scheduled(system: Translator, sources: Sequence[str],
+                         segment_pieces: list[list[str]], chunks: dict[int, int],
+                         done: dict[str, str], todo: list[str], *, cache: TranslationCache | None,
+                         started: float, progress: bool, label: str) -> TranslationOutcome:
+    """Run steps 3-5 for a system that schedules its own batches: one call, a commit per piece."""
+    fingerprint = system.fingerprint()
+    hits = list(done)
+    details = dict(cache.get_details(fingerprint, hits)) if cache is not None and hits else {}
+    cached_details = dict(details)
+    errors: dict[str, str] = {}
+    owners: dict[str, list[int]] = {}
+    for index, pieces in enumerate(segment_pieces):
+        for piece in pieces:
+            owners.setdefault(piece, []).append(index)
+    remaining = [len({p for p in pieces if p not in done}) for pieces in segment_pieces]
+    bar = _Progress(total=len(sources), done=sum(1 for r in remaining if r == 0), label=label,
+                    enabled=progress)
+    tokens = 0
+
+    def on_result(result: PieceResult) -> None:
+        nonlocal tokens
+        if result.output is None:
+            errors[result.source] = result.error or "failed"
+        else:
+            if cache is not None:  # its own transaction: a kill loses nothing finished
+                cache.put_many(fingerprint, [(result.source, result.output)],
+                               details={result.source: result.details} if result.details
+                               else None)
+            done[result.source] = result.output
+            details[result.source] = dict(result.details)
+        finished = 0
+        for index in set(owners.get(result.source, ())):
+            remaining[index] -= 1
+            finished += remaining[index] == 0
+        piece_tokens = system.num_tokens(result.source) if result.output is not None else 0
+        tokens += piece_tokens
+        bar.update(finished, piece_tokens)
+
+    t0 = time.perf_counter()
+    try:
+        usage = system.translate_pieces(list(todo), cached=cached_details, on_result=on_result)
+    finally:
+        bar.close()
+    model_seconds = time.perf_counter() - t0
+    missing = [p for p in todo if p not in done and p not in errors]
+    for piece in missing:
+        errors[piece] = "the system reported no result"
+    failed: dict[int, str] = {}
+    flags: dict[int, tuple[str, ...]] = {}
+    for index, pieces in enumerate(segment_pieces):
+        reasons = [errors[p] for p in pieces if p in errors]
+        if reasons:
+            failed[index] = reasons[0]
+        seen = [f for p in pieces for f in details.get(p, {}).get("flags", ())]
+        if seen:
+            flags[index] = tuple(dict.fromkeys(seen))
+    for piece in errors:
+        done[piece] = ""
+    return TranslationOutcome(
+        hypotheses=tuple("" if i in failed else h
+                         for i, h in enumerate(_join(system, segment_pieces, done))),
+        chunks=chunks, pieces=len(owners), cached_pieces=len(hits),
+        translated_pieces=len(todo) - len(errors), calls=1 if todo else 0,
+        translated_tokens=tokens, seconds=time.perf_counter() - started,
+        model_seconds=model_seconds, failed=failed, flags=flags,
+        usage=dict(usage) if usage is not None else None)

@@ -265,4 +265,6 @@ def test_overwrite_keeps_the_finished_run_until_the_new_one_completes(tmp_path, 
 )
 def test_hygiene_counts(hyps, refs, tgt, expected):
     result = check_outputs(system="s", hypotheses=hyps, references=refs, tgt_lang=tgt)
-    assert {k: v for k, v in result.as_dict().items() if k != "system"} == expected
+    # Without answer flags (only API systems report them) those columns do not apply.
+    assert {k: v for k, v in result.as_dict().items() if k != "system"} == {
+        **expected, "failed": 0, "truncated": None, "refused": None}

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except EvalMTError as exc:
         print(f"evalmt: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         print("evalmt: interrupted", file=sys.stderr)
         return 130

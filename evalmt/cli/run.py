@@ -31,8 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run", help="translate, score and write results for a config",
         description="Validate CONFIG, translate every data set with every system (reusing "
                     "the translation cache), score, and write <output>/<name>/. Exit codes: "
-                    "0 done, 2 invalid config/data/arguments, 130 interrupted (rerun the same "
-                    "command to resume).")
+                    "0 done, 2 invalid config/data/arguments, 3 incomplete: some API requests "
+                    "failed after all retries (rerun to retry only those), 130 interrupted "
+                    "(rerun the same command to resume).")
     _add_config_arguments(run)
     run.add_argument("--only-system", dest="only_systems", action="append", default=[],
                      metavar="NAME", help="run only this system (repeatable)")

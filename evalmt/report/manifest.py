@@ -118,6 +118,28 @@ class SystemEntry(_Entry):
     directions: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
+class UsageEntry(_Entry):
+    """API usage of one system on one data set (``OpenAISystem.summarize``).
+
+    Requests sent this run (cache hits send none), attempts and retries,
+    requests still failed, tokens, latency percentiles in seconds, cost from
+    the system's ``prices``, and what the cache hits saved (requests, tokens, cost).
+    """
+
+    requests: int = 0
+    attempts: int = 0
+    retries: int = 0
+    failed: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    latency_seconds: dict[str, float | None] = Field(default_factory=dict)
+    cost: float | None = None
+    currency: str | None = None
+    saved_by_cache: dict[str, float | int | None] = Field(default_factory=dict)
+
+
 class ResultEntry(_Entry):
     """One system's outputs on one data set: fingerprint, timings, hygiene, file."""
 
@@ -126,6 +148,7 @@ class ResultEntry(_Entry):
     hygiene: dict[str, Any] = Field(default_factory=dict)
     hypotheses: str | None = None
     cell: str | None = None
+    usage: UsageEntry | None = None
 
 
 CellStatus = Literal["pending", "done", "failed"]

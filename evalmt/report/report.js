@@ -320,6 +320,11 @@
       el("thead", null, [el("tr", null, hcols.map(function (c) { return el("th", {text: c}); }))]),
       el("tbody", null, hyg.map(function (r) { return el("tr", null, hcols.map(function (c) { return el("td", {text: String(r[c])}); })); }))])
       : el("p", {text: "not recorded"}), true));
+    var use = ds.usage || [], ucols = use.length ? Object.keys(use[0]) : [];
+    if (use.length) box.appendChild(details("API usage and cost", el("table", {id: "usage-table"}, [
+      el("thead", null, [el("tr", null, ucols.map(function (c) { return el("th", {text: c}); }))]),
+      el("tbody", null, use.map(function (r) { return el("tr", null, ucols.map(function (c) {
+        return el("td", {text: r[c] === null || r[c] === undefined ? "–" : String(r[c])}); })); }))]), true));
     box.appendChild(details("Data set: " + ds.name, kvTable([
       ["languages", (entry.src_lang || "") + " → " + (entry.tgt_lang || "")], ["documents", entry.documents],
       ["segments", entry.segments], ["reference streams", entry.reference_streams],

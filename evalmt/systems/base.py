@@ -10,7 +10,10 @@ exposes exactly two things the rest of evalmt relies on:
   input out, same order, same length.
 
 Chunking long inputs, batching, caching and progress are *not* a system's
-job; ``evalmt.translate`` does them around every system.
+job; ``evalmt.translate`` does them around every system. A system that
+schedules its own requests (``schedules_own_batches``, e.g. an HTTP API with
+a concurrency cap) gets every pending piece at once through
+``translate_pieces`` and reports each piece as it finishes — or fails.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -39,10 +43,31 @@ class SystemConfig(BaseModel):
     type: str
 
 
+@dataclass(frozen=True)
+class PieceResult:
+    """One piece finished by a system that schedules its own batches.
+
+    ``output`` is ``None`` when the piece failed (``error`` says why; it is
+    not cached, so a rerun tries it again). ``details`` is JSON-ready and
+    kept in the cache next to the output (e.g. finish reason, token usage);
+    its ``flags`` list (``truncated``, ``refused``, ``empty``) reaches hygiene.
+    """
+
+    source: str
+    output: str | None
+    error: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
 class Translator(ABC):
     """A machine-translation system under evaluation."""
 
     config_model: ClassVar[type[SystemConfig]] = SystemConfig
+    #: True: ``evalmt.translate`` hands every pending piece to ``translate_pieces`` at once
+    #: (no token-budget batches, no out-of-memory halving) and caches each as it finishes.
+    schedules_own_batches: ClassVar[bool] = False
+    #: Config keys that do not change outputs (concurrency, limits): left out of the fingerprint.
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset()
 
     #: Largest input (in ``num_tokens`` units) the system accepts; ``None`` = unlimited.
     #: Longer segments are split into sentences by ``evalmt.translate`` and joined back.
@@ -81,7 +106,8 @@ class Translator(ABC):
         """
         payload = {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "config": self.config.model_dump(mode="json", exclude={"name"}),
+            "config": self.config.model_dump(mode="json",
+                                             exclude={"name", *self.fingerprint_exclude}),
             "src_lang": self.src_lang,
             "tgt_lang": self.tgt_lang,
             "extra": self.fingerprint_extra(),
@@ -96,6 +122,19 @@ class Translator(ABC):
     @abstractmethod
     def translate(self, batch: list[str]) -> list[str]:
         """Translate ``batch``; return exactly one string per input, in order."""
+
+    def translate_pieces(self, pieces: Sequence[str], *,
+                         cached: Mapping[str, Mapping[str, Any]],
+                         on_result: Callable[[PieceResult], None]) -> Mapping[str, Any]:
+        """Translate ``pieces`` (only when ``schedules_own_batches``); return a usage summary.
+
+        Calls ``on_result`` once per piece, in completion order, as soon as it
+        is done (the caller caches it at once). A piece that fails is reported
+        with ``output=None`` and does not stop the others. ``cached`` holds the
+        stored ``details`` of the pieces served from the cache this time (to
+        count what the cache saved).
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not schedule its own batches")
 
     def precomputed_outputs(self, segments: Sequence[Segment]) -> list[str] | None:
         """Return outputs for ``segments`` that already exist (hypothesis files), else ``None``.
@@ -145,5 +184,6 @@ for _name, _target in {
     "hf-seq2seq": "evalmt.systems.hf_seq2seq:HFSeq2SeqSystem",
     "hf-causal": "evalmt.systems.hf_causal:HFCausalSystem",
     "ctranslate2": "evalmt.systems.ct2:CTranslate2System",
+    "openai": "evalmt.systems.openai_api:OpenAISystem",
 }.items():
     SYSTEMS.add_lazy(_name, _target)
