@@ -278,9 +278,15 @@ class OpenAISystem(Translator):
                                   max_backoff=cfg.max_backoff, max_wait=cfg.max_wait),
                 requests_per_minute=cfg.requests_per_minute,
                 tokens_per_minute=cfg.tokens_per_minute, on_reply=on_reply,
-                usage_tokens=lambda body: sum(parse_usage(body.get("usage")).values()) or None,
+                usage_tokens=self._used_tokens,
                 rng=self.rng, **({"clock": self.clock} if self.clock else {}),
                 **({"sleep": self.sleep} if self.sleep else {}))
+
+    @staticmethod
+    def _used_tokens(body: dict[str, Any]) -> int | None:
+        """Tokens an answer really used (prompt + completion), ``None`` when not reported."""
+        usage = parse_usage(body.get("usage"))
+        return (usage["prompt_tokens"] + usage["completion_tokens"]) or None
 
     def _estimate(self, piece: str) -> int:
         """Tokens a request may use, for ``tokens_per_minute``: prompt bytes / 3 + max_tokens."""
@@ -308,9 +314,11 @@ class OpenAISystem(Translator):
         prices = self.config.prices
         saved = {"requests": len(cached), "prompt_tokens": 0, "completion_tokens": 0,
                  "cached_tokens": 0, "reasoning_tokens": 0}
-        for details in cached.values():
-            for key, value in parse_usage(details.get("usage")).items():
-                saved[key] += value
+        for details in cached.values():  # details keep the usage already parsed
+            usage = details.get("usage") if isinstance(details.get("usage"), dict) else {}
+            for key in ("prompt_tokens", "completion_tokens", "cached_tokens",
+                        "reasoning_tokens"):
+                saved[key] += _count(usage.get(key))
         return {
             **totals,
             "retries": totals["attempts"] - totals["requests"],
