@@ -197,6 +197,10 @@ class Manifest(_Entry):
             for metric in entry["metrics"]:
                 if metric.get("unavailable") is None:
                     metric.pop("unavailable", None)
+        for systems in data["results"].values():  # "usage" only for systems that report it
+            for result in systems.values():
+                if result.get("usage") is None:
+                    result.pop("usage", None)
         return data
 
 
