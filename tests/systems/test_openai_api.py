@@ -11,7 +11,7 @@ import json
 
 import numpy as np
 import pytest
-from fake_api import USAGE, FakeAPI
+from testkit.fake_api import USAGE, FakeAPI
 
 from evalmt.cache import TranslationCache
 from evalmt.config import validate_config

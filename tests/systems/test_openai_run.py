@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fake_api import FakeAPI
+from testkit.fake_api import FakeAPI
 
 from evalmt.cache import TranslationCache
 from evalmt.cli import main
