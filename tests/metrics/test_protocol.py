@@ -132,9 +132,9 @@ def test_failed_metric_is_na_and_others_are_scored():
     assert "| BROKEN |" in md.splitlines()[0] and md.count("| n/a (out of memory) |") == 2
     assert "n/a (out of memory)" in render_latex(report)
     assert json.loads(render_json(report))["unavailable"] == {"BROKEN": "out of memory"}
-    entries = {e["name"]: e for e in metric_entries(report)}
-    assert entries["BROKEN"]["unavailable"] == "out of memory"
-    assert entries["BLEU"]["signature"].startswith("nrefs:1")
+    entries = {e.name: e for e in metric_entries(report)}
+    assert entries["BROKEN"].unavailable == "out of memory"
+    assert entries["BLEU"].signature.startswith("nrefs:1")
     assert any("CUDA out of memory" in n for n in report.notes)
 
 
