@@ -52,6 +52,10 @@ OPUS_MT_ZH_EN = dict(
     scale_embedding=True, static_position_embeddings=True, share_encoder_decoder_embeddings=True,
     pad_token_id=65000, eos_token_id=0, decoder_start_token_id=65000, bad_words_ids=[[65000]],
 )
+#: --smoke: the same vocabulary and tokenizer, a tiny network (1+1 layers, d_model 64), so
+#: the test suite can run the script end to end in seconds; its numbers mean nothing.
+SMOKE = dict(d_model=64, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+             decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128)
 NAIVE_BATCH = 16
 LENGTH_OFFSET = 2
 #: Models already in memory, by directory: the hf-seq2seq run reuses the naive loop's weights,
@@ -93,7 +97,7 @@ def references(n: int, seed: int) -> list[str]:
     return [" ".join(rng.choices(vocab, k=rng.randint(5, 60))) + "." for _ in range(n)]
 
 
-def build_model(out_dir: Path, seed: int, spm_vocab: int) -> Path:
+def build_model(out_dir: Path, seed: int, spm_vocab: int, smoke: bool = False) -> Path:
     """Write the opus-mt-zh-en-shaped model and its tokenizer into ``out_dir`` (once)."""
     if (out_dir / "model.safetensors").is_file():
         return out_dir
@@ -125,7 +129,7 @@ def build_model(out_dir: Path, seed: int, spm_vocab: int) -> Path:
                                 vocab=str(work / "vocab.json"), source_lang="zh",
                                 target_lang="en", model_max_length=512)
     torch.manual_seed(seed)
-    model = MarianMTModel(MarianConfig(**OPUS_MT_ZH_EN))
+    model = MarianMTModel(MarianConfig(**{**OPUS_MT_ZH_EN, **(SMOKE if smoke else {})}))
     model.eval()
     model.save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
@@ -283,6 +287,8 @@ def main() -> None:
     ap.add_argument("--segments", type=int, default=None,
                     help="default 500 on cuda, 200 on cpu (fits ~10 minutes on 2 cores)")
     ap.add_argument("--quick", action="store_true", help="48 segments, for smoke tests")
+    ap.add_argument("--smoke", action="store_true",
+                    help="a tiny network instead of opus-mt's (tests only: numbers mean nothing)")
     ap.add_argument("--ratio", type=float, default=0.5,
                     help="target tokens per source token (fixed output length)")
     ap.add_argument("--beams", type=int, default=1, help="1: greedy (the default)")
@@ -307,7 +313,8 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="evalmt-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    model_dir = build_model(work / "opus-mt-zh-en-random", args.seed, spm_vocab=8000)
+    model_dir = build_model(work / ("smoke" if args.smoke else "opus-mt-zh-en-random"),
+                            args.seed, spm_vocab=8000, smoke=args.smoke)
     build_seconds = time.perf_counter() - t0
     texts = paragraphs(n, args.seed)
     sizer = FixedHF(FixedHFConfig(name="sizer", model=str(model_dir), max_new_tokens=512,

@@ -373,7 +373,8 @@ def test_bench_script_runs(tmp_path):
 
     out = tmp_path / "bench.json"
     script = __import__("pathlib").Path(__file__).parents[2] / "scripts/bench/translate.py"
-    proc = subprocess.run([sys.executable, str(script), "--segments", "5", "--ratio", "0.1",
+    proc = subprocess.run([sys.executable, str(script), "--smoke", "--segments", "5",
+                           "--ratio", "0.1",
                            "--workdir", str(tmp_path / "work"), "--json", str(out)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
