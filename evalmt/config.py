@@ -520,11 +520,14 @@ def _fields_at(model: Any, loc: tuple) -> list[str]:
 
 
 def _format(problems: list[tuple[tuple, str]], source: str, lines: dict[tuple, int]) -> str:
-    rendered = []
+    """One line per problem, in the order of the config file's lines (unplaced ones first)."""
+    placed = []
     for loc, msg in problems:
         line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
         at = f" (line {line})" if line else ""
-        rendered.append(f"{source}: {'.'.join(str(p) for p in loc) or '<top>'}: {msg}{at}")
+        placed.append((line or 0, f"{source}: {'.'.join(str(p) for p in loc) or '<top>'}: "
+                                  f"{msg}{at}"))
+    rendered = [text for _, text in sorted(placed, key=lambda item: item[0])]
     if len(rendered) == 1:
         return rendered[0]
     return f"{len(rendered)} problems in {source}:\n  " + "\n  ".join(rendered)

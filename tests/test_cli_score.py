@@ -147,3 +147,18 @@ def test_lines_split_at_newline_only_like_sacrebleu(capsys, tmp_path):
             "chrF2": sacrebleu.corpus_chrf(hyp, [ref]).score}
     for row in json.loads(out)["scores"]:
         assert abs(row["score"] - want[row["metric"]]) < 1e-9
+
+
+def test_every_option_of_every_command_has_help_text_without_escapes():
+    import argparse
+
+    from evalmt.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in sub.choices.items():
+        text = command.format_help()
+        assert "%%" not in text, name
+        for action in command._actions:
+            if action.option_strings and not isinstance(action, argparse._HelpAction):
+                assert action.help, f"{name} {action.option_strings[0]} has no help text"

@@ -126,6 +126,39 @@ def test_metric_problems_are_reported_with_the_others(tmp_path):
     assert "metrics.2: unknown metric 'bleuu'; did you mean 'bleu'?" in message
 
 
+def test_problems_are_listed_in_line_order(tmp_path):
+    # checked in a different order (items, then the header, then metrics): listed by line
+    path = write(tmp_path, BASE.replace("name: t", "name: [t]")
+                 .replace("metrics: [bleu, chrf]", "metrics: [bleuu]")
+                 .replace("type: dictionary", "type: dictionary\n    unknown: maybe"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    keys = [line.split(": ")[1] for line in str(info.value).splitlines()[1:]]
+    assert keys == ["name", "systems.1.unknown", "metrics.0"]
+
+
+READER_ITEMS = {
+    "text": "{name: s, reader: text, source: s.txt, references: [r.txt]}",
+    "tsv": "{name: s, reader: tsv, path: d.tsv}",
+    "jsonl": "{name: s, reader: jsonl, path: d.jsonl}",
+    "wmt-xml": "{name: s, reader: wmt-xml, path: t.xml}",
+    "hf-datasets": "{name: s, reader: hf-datasets, dataset: d.jsonl}",
+    "bilingual-txt": "{name: s, reader: bilingual-txt, path: p.txt}",
+}
+
+
+@pytest.mark.parametrize("reader", sorted(READER_ITEMS))
+def test_unknown_cleaning_step_is_a_config_error_for_every_reader(tmp_path, reader):
+    item = READER_ITEMS[reader].replace("}", ", clean: [normalize-space, strip-pinyn]}")
+    path = write(tmp_path, f"name: t\ndata:\n  - {item}\nsystems:\n  - {{name: c, type: copy}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}: data.0.clean: Value error, unknown cleaning step 'strip-pinyn'; did you mean "
+        "'strip-pinyin'? available: normalize-space, strip-pinyin, t2s, got "
+        "['normalize-space', 'strip-pinyn'] (line 3)")
+
+
 @pytest.mark.parametrize(
     "text",
     [

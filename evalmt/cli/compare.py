@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare", help="leaderboard of several finished runs, or per-document diffs",
         description="Merge the systems of finished runs on the same test set into one table "
-                    "(score, 95%% CI, rank cluster, signatures). With --diff A B, list the "
+                    "(score, 95% CI, rank cluster, signatures). With --diff A B, list the "
                     "documents where systems A and B disagree most (A, B: SYSTEM or "
                     "RUN:SYSTEM). Exit codes: 0 done, 2 unreadable or mismatched runs.")
     parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="finished run folders")

@@ -37,10 +37,13 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--language-pair", "-l", default="zh-en", metavar="SRC-TGT",
                    help="language pair; the target picks the BLEU tokenizer (default: zh-en)")
     p.add_argument("--tokenize", help="BLEU tokenizer override (e.g. 13a, zh, intl, char)")
-    p.add_argument("--format", "-f", choices=("json", "md", "csv", "tex"), default="json")
+    p.add_argument("--format", "-f", choices=("json", "md", "csv", "tex"), default="json",
+                   help="output on stdout: json (default), a Markdown, CSV or LaTeX table")
     p.add_argument("--confidence", type=int, default=0, metavar="N",
                    help="bootstrap samples for 95%% CIs (0: none; sacrebleu uses 1000)")
-    p.add_argument("--confidence-unit", choices=("segment", "document"), default="segment")
+    p.add_argument("--confidence-unit", choices=("segment", "document"), default="segment",
+                   help="what the bootstrap resamples: segments (default, as sacrebleu) or "
+                        "whole documents (needs --doc-ids or --docs)")
     p.add_argument("--paired-bs", action="store_true", help="paired bootstrap test, all pairs")
     p.add_argument("--paired-ar", action="store_true",
                    help="paired approximate randomization test, all pairs")

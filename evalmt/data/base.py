@@ -14,10 +14,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from evalmt.data.model import TestSet
-from evalmt.errors import DataError
+from evalmt.errors import ConfigError, DataError
 from evalmt.registry import Registry
 
 
@@ -31,6 +31,17 @@ class ReaderConfig(BaseModel):
     src_lang: str = "zh"
     tgt_lang: str = "en"
     clean: tuple[str, ...] = ()
+
+    @field_validator("clean")
+    @classmethod
+    def _known_steps(cls, steps: tuple[str, ...]) -> tuple[str, ...]:
+        """Unknown cleaning steps fail at validation, for every reader (did-you-mean)."""
+        from evalmt.data.cleaning import validate_steps
+
+        try:
+            return validate_steps(steps)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
 
 
 class Reader(ABC):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from evalmt.data import align as aligner
 from evalmt.data.base import (
@@ -26,7 +26,7 @@ from evalmt.data.base import (
     resolve_paths,
     skipped_in_folder,
 )
-from evalmt.data.cleaning import CLEANERS, clean_text, validate_steps
+from evalmt.data.cleaning import CLEANERS, clean_text
 from evalmt.data.langid import HAN, detect_script, is_chinese
 from evalmt.data.model import Document, Segment, TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError
@@ -57,14 +57,6 @@ class BilingualTxtConfig(ReaderConfig):
     # Implausibility limits of the aligner (see evalmt/data/align.py).
     max_delta: float = Field(aligner.MAX_DELTA, gt=0)
     max_unpaired_share: float = Field(aligner.MAX_UNPAIRED_SHARE, ge=0, le=1)
-
-    @field_validator("clean")
-    @classmethod
-    def _known_steps(cls, steps: tuple[str, ...]) -> tuple[str, ...]:
-        try:
-            return validate_steps(steps)
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
