@@ -43,6 +43,10 @@ class FakeAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One send per answer, no Nagle: headers and body written apart would wait
+            # for the client's delayed ACK (~40 ms) on every keep-alive request.
+            disable_nagle_algorithm = True
+            wbufsize = 1 << 16
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
