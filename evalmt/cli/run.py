@@ -87,6 +87,10 @@ def run_command(args: argparse.Namespace) -> int:
             flags = [f"{h.empty} empty"] if h.empty else []
             if h.untranslated:
                 flags.append(f"{h.untranslated} still contain CJK")
+            if h.truncated:
+                flags.append(f"{h.truncated} cut off at max_tokens")
+            if h.refused:
+                flags.append(f"{h.refused} refused")
             if flags:
                 print(f"warning: {out.system}: {', '.join(flags)} of {h.segments} outputs",
                       file=sys.stderr)

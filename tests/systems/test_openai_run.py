@@ -160,3 +160,19 @@ def test_kill_9_loses_no_finished_answer(api, tmp_path):
     api.reset()
     assert main(["run", str(config), "--no-progress", "--overwrite"]) == 0
     assert [r["source"] for r in api.requests] == ["六"]
+
+
+def test_bench_script_runs_end_to_end(tmp_path):
+    """scripts/bench/api.py completes a small run and reports the ratios it prints."""
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "api.json"
+    proc = subprocess.run(
+        [sys.executable, str(root / "scripts" / "bench" / "api.py"), "--requests", "12",
+         "--latency", "0", "--concurrency", "4", "--json", str(out)],
+        env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    numbers = json.loads(out.read_text("utf-8"))
+    assert numbers["requests"] == 12 and numbers["concurrency"] == 4
+    assert numbers["speedup"] == pytest.approx(numbers["serial_s"] / numbers["parallel_s"],
+                                               rel=0.05)
+    assert "speedup" in proc.stdout and "cached rerun" in proc.stdout
