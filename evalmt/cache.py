@@ -104,20 +104,8 @@ class TranslationCache:
 
         The result maps source text to output; misses are simply absent.
         """
-        wanted = {source_key(s): s for s in sources}
-        found: dict[str, str] = {}
-        keys = list(wanted)
-        for start in range(0, len(keys), _QUERY_CHUNK):
-            chunk = keys[start:start + _QUERY_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                "SELECT source_sha256, hypothesis FROM translations "  # noqa: S608 (only ? marks)
-                f"WHERE fingerprint = ? AND source_sha256 IN ({marks})",
-                (fingerprint, *chunk),
-            )
-            for key, hyp in rows:
-                found[wanted[key]] = hyp
-        return found
+        return dict(self._lookup("SELECT source_sha256, hypothesis FROM translations",
+                                 fingerprint, sources))
 
     def put_many(self, fingerprint: str, items: Iterable[tuple[str, str]], *,
                  details: Mapping[str, Mapping[str, Any]] | None = None) -> int:
@@ -150,20 +138,8 @@ class TranslationCache:
 
     def get_details(self, fingerprint: str, sources: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Return the stored details of ``fingerprint`` for those ``sources`` that have some."""
-        wanted = {source_key(s): s for s in sources}
-        found: dict[str, dict[str, Any]] = {}
-        keys = list(wanted)
-        for start in range(0, len(keys), _QUERY_CHUNK):
-            chunk = keys[start:start + _QUERY_CHUNK]
-            marks = ",".join("?" * len(chunk))
-            rows = self._read(
-                "SELECT source_sha256, details FROM details "  # noqa: S608 (only ? marks)
-                f"WHERE fingerprint = ? AND source_sha256 IN ({marks})",
-                (fingerprint, *chunk),
-            )
-            for key, blob in rows:
-                found[wanted[key]] = json.loads(blob)
-        return found
+        return {source: json.loads(blob) for source, blob in
+                self._lookup("SELECT source_sha256, details FROM details", fingerprint, sources)}
 
     def count(self, fingerprint: str | None = None) -> int:
         """Count cached rows, for one fingerprint or (``None``) in total."""
@@ -202,6 +178,21 @@ class TranslationCache:
         return f"TranslationCache({str(self.path)!r})"
 
     # -- internals --------------------------------------------------------------
+
+    def _lookup(self, select: str, fingerprint: str,
+                sources: Iterable[str]) -> Iterator[tuple[str, Any]]:
+        """Yield (source, value) for ``select`` (key, value) rows of ``fingerprint``'s sources."""
+        wanted = {source_key(s): s for s in sources}
+        keys = list(wanted)
+        for start in range(0, len(keys), _QUERY_CHUNK):
+            chunk = keys[start:start + _QUERY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(
+                f"{select} WHERE fingerprint = ? AND source_sha256 IN ({marks})",  # noqa: S608
+                (fingerprint, *chunk),  # (only constant SQL and ? marks)
+            )
+            for key, value in rows:
+                yield wanted[key], value
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
