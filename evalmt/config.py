@@ -41,9 +41,9 @@ from pydantic import (
     model_validator,
 )
 
+from evalmt.core import DEFAULT_METRICS, safe_name
 from evalmt.data.base import READERS, ReaderConfig
 from evalmt.errors import ConfigError, EvalMTError, RegistryError
-from evalmt.report.run_dir import safe_name
 from evalmt.systems.base import SYSTEMS, SystemConfig
 
 PKG_PREFIX = "pkg://"
@@ -112,7 +112,7 @@ class RunConfig(_Strict):
     name: str = Field(min_length=1)
     data: tuple[SerializeAsAny[ReaderConfig], ...] = Field(min_length=1)
     systems: tuple[SerializeAsAny[SystemConfig], ...] = Field(min_length=1)
-    metrics: tuple[MetricConfig, ...] = (MetricConfig(name="bleu"), MetricConfig(name="chrf"))
+    metrics: tuple[MetricConfig, ...] = tuple(MetricConfig(name=n) for n in DEFAULT_METRICS)
     confidence: ConfidenceConfig | None = ConfidenceConfig()
     significance: SignificanceConfig | None = SignificanceConfig()
     output: str = "results/"

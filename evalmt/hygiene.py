@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from evalmt.data.langid import primary_subtag
+from evalmt.core import primary_subtag
 from evalmt.errors import DataError
 
 #: Han (incl. extension A, compatibility ideographs, extensions B+), kana, hangul.

@@ -20,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from evalmt.core import primary_subtag
+
 #: Sentence-final marks of Chinese text; a boundary follows them even without a space.
 CJK_SENTENCE_END = "。！？；…．"
 #: Closing quotes and brackets that belong to the sentence before a boundary.
@@ -52,7 +54,7 @@ _CLAUSE = re.compile(r"[" + re.escape(CLAUSE_MARKS) + r"]+[" + re.escape(CLOSERS
 
 def is_unspaced(lang: str) -> bool:
     """Tell whether ``lang`` (e.g. ``zh``, ``zh-Hant``, ``ja_JP``) is written without spaces."""
-    return re.split(r"[-_]", lang.lower(), maxsplit=1)[0] in UNSPACED_LANGUAGES
+    return primary_subtag(lang) in UNSPACED_LANGUAGES
 
 
 def join_pieces(pieces: list[str] | tuple[str, ...], tgt_lang: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from evalmt.config import apply_overrides, load_config, resolve_pkg_path, safe_name
+from evalmt.config import apply_overrides, load_config, resolve_pkg_path
+from evalmt.core import safe_name
 from evalmt.errors import ConfigError
 
 BASE = """\

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evalmt.core import DEFAULT_METRICS
 from evalmt.errors import ConfigError, DataError
 
 
@@ -32,8 +33,9 @@ def add_parser(subparsers: Any) -> None:
     ids.add_argument("--docs", type=Path, metavar="PATH",
                      help="a test set evalmt can read: gives doc ids (and refs without --ref)")
     p.add_argument("--docs-reader", help="reader for --docs (default: from the file extension)")
-    p.add_argument("--metrics", "-m", nargs="+", default=["bleu", "chrf", "ter"],
-                   metavar="NAME", help="bleu, chrf, chrf++, ter (default: bleu chrf ter)")
+    p.add_argument("--metrics", "-m", nargs="+", default=list(DEFAULT_METRICS), metavar="NAME",
+                   help="bleu, chrf, chrf++, ter, ... (default, as for run: "
+                        f"{' '.join(DEFAULT_METRICS)})")
     p.add_argument("--language-pair", "-l", default="zh-en", metavar="SRC-TGT",
                    help="language pair; the target picks the BLEU tokenizer (default: zh-en)")
     p.add_argument("--tokenize", help="BLEU tokenizer override (e.g. 13a, zh, intl, char)")

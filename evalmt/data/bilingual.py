@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from evalmt.core import is_chinese
 from evalmt.data import align as aligner
 from evalmt.data.base import (
     Reader,
@@ -27,7 +28,7 @@ from evalmt.data.base import (
     skipped_in_folder,
 )
 from evalmt.data.cleaning import CLEANERS, clean_text
-from evalmt.data.langid import HAN, detect_script, is_chinese
+from evalmt.data.langid import HAN, detect_script
 from evalmt.data.model import Document, Segment, TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError
 

@@ -16,7 +16,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 
-from evalmt.data.langid import HAN_RANGES, is_chinese
+from evalmt.core import is_chinese
+from evalmt.data.langid import HAN_RANGES
 from evalmt.registry import Registry
 
 CleanStep = Callable[[str], tuple[str, int]]

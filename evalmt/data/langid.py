@@ -67,21 +67,3 @@ def detect_script(line: str) -> str | None:
     if weighted_han + counts.latin < MIN_WEIGHT:
         return None
     return HAN if weighted_han >= counts.latin else LATIN
-
-
-def primary_subtag(lang: str) -> str:
-    """Return the language part of a code, lower-cased (``zh-Hant`` → ``zh``; ``en_US`` → ``en``).
-
-    Underscores count as hyphens, as model hubs write ``zh_CN``.
-    """
-    return (lang or "").replace("_", "-").split("-")[0].lower()
-
-
-def is_chinese(lang: str) -> bool:
-    """Tell whether a language code names Chinese (``zh``, ``zh-Hant``, ``zho``, ``cmn``...)."""
-    return primary_subtag(lang) in {"zh", "zho", "chi", "cmn", "yue"}
-
-
-def is_english(lang: str) -> bool:
-    """Tell whether a language code names English (``en``, ``en-GB``, ``eng``)."""
-    return primary_subtag(lang) in {"en", "eng"}

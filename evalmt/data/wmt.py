@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from evalmt.core import primary_subtag
 from evalmt.data.base import Reader, ReaderConfig, read_text_file
-from evalmt.data.langid import primary_subtag
 from evalmt.data.linealigned import Row, assemble, single_file
 from evalmt.data.model import TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError, where

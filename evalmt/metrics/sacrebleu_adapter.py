@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from evalmt.data.langid import is_chinese, primary_subtag
+from evalmt.core import is_chinese, primary_subtag
 from evalmt.errors import MetricError
 from evalmt.metrics.base import METRICS, Metric, check_options
 from evalmt.metrics.records import ReferenceStreams

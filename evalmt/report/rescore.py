@@ -41,7 +41,7 @@ def hypotheses_path(run_path: Path, manifest: Manifest, dataset: str, system: st
     entry = manifest.result(dataset, system)
     if entry is not None and entry.hypotheses:
         return run_path / entry.hypotheses
-    from evalmt.report.run_dir import safe_name
+    from evalmt.core import safe_name
 
     folder = run_path / manifest.datasets[dataset].folder
     return folder / "hypotheses" / f"{safe_name(system)}.jsonl"

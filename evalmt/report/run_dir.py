@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 from collections.abc import Iterable, Mapping
@@ -25,17 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evalmt.core import safe_name
 from evalmt.errors import ConfigError, DataError
 
 MANIFEST = "manifest.json"
-
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._+-]+")
-
-
-def safe_name(name: str) -> str:
-    """Make ``name`` one safe path component: no separators, no ``..``, no leading dot."""
-    return _SAFE_NAME.sub("_", name).strip("._") or "_"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from evalmt.data.langid import HAN_RANGES, is_chinese, is_english
+from evalmt.core import is_chinese, is_english
+from evalmt.data.langid import HAN_RANGES
 from evalmt.data.model import file_sha256
 from evalmt.errors import ConfigError, DataError
 from evalmt.systems.base import SystemConfig, Translator

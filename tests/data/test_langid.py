@@ -4,14 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evalmt.data.langid import (
-    LATIN,
-    detect_script,
-    is_chinese,
-    is_english,
-    primary_subtag,
-    script_counts,
-)
+from evalmt.core import is_chinese, is_english, primary_subtag
+from evalmt.data.langid import LATIN, detect_script, script_counts
 
 ZH = "zh"
 
