@@ -24,7 +24,6 @@ the fingerprint, the manifest, the cache or an error message.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import math
 import os
@@ -208,7 +207,7 @@ class OpenAISystem(Translator):
             "finish_reason": finish, "usage": parse_usage(body.get("usage")),
             "model": body.get("model"), "system_fingerprint": body.get("system_fingerprint"),
             "refusal": refusal if isinstance(refusal, str) else None, "flags": flags,
-            "raw_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "raw": text,  # before cleanup: other cleanup rules can be applied later
         }
         return output, details
 
@@ -269,8 +268,8 @@ class OpenAISystem(Translator):
         limits = httpx.Limits(max_connections=cfg.concurrency,
                               max_keepalive_connections=cfg.concurrency)
         extra = {"transport": self.transport} if self.transport is not None else {}
-        async with httpx.AsyncClient(timeout=cfg.timeout, limits=limits, trust_env=False,
-                                     **extra) as client:
+        # trust_env: HTTPS_PROXY / NO_PROXY / SSL_CERT_FILE apply, as for any HTTP client.
+        async with httpx.AsyncClient(timeout=cfg.timeout, limits=limits, **extra) as client:
             await send_all(
                 client, requests, headers=headers, concurrency=cfg.concurrency,
                 timeout=cfg.timeout,

@@ -178,7 +178,7 @@ def test_request_body_and_answer_details(api, tmp_path):
     assert (good["model"], good["system_fingerprint"]) == ("m-2026", "fp_test")
     assert good["usage"] == {"prompt_tokens": 10, "completion_tokens": 5, "cached_tokens": 4,
                              "reasoning_tokens": 2}
-    assert good["latency"] >= 0 and good["attempts"] == 1
+    assert good["latency"] >= 0 and good["attempts"] == 1 and good["raw"] == "EN[行]"
 
 
 def test_completions_api_sends_the_plain_prompt(api):
@@ -265,3 +265,12 @@ def test_describe_never_holds_the_key(api, monkeypatch):
     translate_segments(system, ["好"], cache=None, progress=False)
     assert api.requests[0]["authorization"] == "Bearer sk-secret-123"
     assert "sk-secret-123" not in json.dumps(system.describe())
+
+
+def test_answers_get_the_hf_causal_cleanup(api):
+    api.reset({"好": ["ok:Here is the translation:\n\"Good.\""]})
+    system, _ = make(api, cleanup=True)
+    outcome = translate_segments(system, ["好"], cache=None, progress=False)
+    assert outcome.hypotheses == ("Good.",)
+    counts = system.describe()["cleanup"]
+    assert (counts["outputs"], counts["preamble"], counts["wrapping_quotes"]) == (1, 1, 1)

@@ -17,6 +17,7 @@ from testkit.fake_api import FakeAPI
 from evalmt.cache import TranslationCache
 from evalmt.cli import main
 from evalmt.config import load_config
+from evalmt.report.html import report_payload
 from evalmt.runner import build_system
 
 SOURCES = ["一", "二", "三", "四", "五", "六"]
@@ -95,6 +96,11 @@ def test_failed_segment_makes_the_run_incomplete_and_a_rerun_retries_only_it(
     assert usage_csv[0].startswith("system,requests,failed,retries") and len(usage_csv) == 2
     scores = json.loads((run_dir / "scores.json").read_text("utf-8"))
     assert scores["usage"][0]["cache_hits"] == 5
+    assert report_payload(run_dir)["datasets"][0]["usage"] == scores["usage"]
+
+    api.reset()
+    assert main(["run", str(config), "--dry-run"]) == 0
+    assert "6/6" in capsys.readouterr().out and api.requests == []
 
 
 def test_allow_partial_scores_failed_segments_as_empty(api, tmp_path, capsys):
