@@ -327,15 +327,21 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     conf = config.confidence
     sig = config.significance
     segments = list(testset.segments())
-    report = score_systems(
-        hypotheses={o.system: list(o.hypotheses) for o in outputs},
-        references=testset.reference_streams(),
-        doc_ids=[s.doc_id for s in segments], seg_ids=[s.seg_id for s in segments],
-        metrics=metrics, sources=[s.src for s in segments],
-        confidence=ConfidenceOptions(samples=conf.samples, seed=conf.seed, unit=conf.unit)
-        if conf else None,
-        significance=SignificanceOptions(method=sig.method, samples=sig.samples, seed=sig.seed,
-                                         alpha=sig.alpha) if sig else None)
+    for metric in metrics:  # neural metrics keep segment scores next to the translations
+        metric.attach_cache(config.cache_path.parent / "segment_scores.sqlite")
+    try:
+        report = score_systems(
+            hypotheses={o.system: list(o.hypotheses) for o in outputs},
+            references=testset.reference_streams(),
+            doc_ids=[s.doc_id for s in segments], seg_ids=[s.seg_id for s in segments],
+            metrics=metrics, sources=[s.src for s in segments],
+            confidence=ConfidenceOptions(samples=conf.samples, seed=conf.seed, unit=conf.unit)
+            if conf else None,
+            significance=SignificanceOptions(method=sig.method, samples=sig.samples,
+                                             seed=sig.seed, alpha=sig.alpha) if sig else None)
+    finally:
+        for metric in metrics:
+            metric.close()
     from evalmt.hygiene import render_csv, render_markdown
     from evalmt.report import usage as api_usage
 
@@ -352,7 +358,7 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
                        markdown_appendix=appendix)
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
     entry = manifest.datasets[testset.name]
-    entry.metrics = metric_entries(report)
+    entry.metrics = metric_entries(report, [m.describe() for m in metrics])
     entry.seeds = Seeds(confidence=conf.seed if conf else None,
                         significance=sig.seed if sig else None)
     entry.notes = list(report.notes)

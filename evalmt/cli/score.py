@@ -38,6 +38,9 @@ def add_parser(subparsers: Any) -> None:
                         f"{' '.join(DEFAULT_METRICS)})")
     p.add_argument("--language-pair", "-l", default="zh-en", metavar="SRC-TGT",
                    help="language pair; the target picks the BLEU tokenizer (default: zh-en)")
+    p.add_argument("--metric-option", action="append", default=[], metavar="METRIC.KEY=VALUE",
+                   help="a metric option, e.g. comet.model=Unbabel/wmt22-comet-da or "
+                        "metricx.qe=true (value read as YAML); repeatable")
     p.add_argument("--tokenize", help="BLEU tokenizer override (e.g. 13a, zh, intl, char)")
     p.add_argument("--format", "-f", choices=("json", "md", "csv", "tex"), default="json",
                    help="output on stdout: json (default), a Markdown, CSV or LaTeX table")
@@ -136,6 +139,21 @@ def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
     return hyps, refs, doc_ids, seg_ids, sources
 
 
+def _metric_options(items: list[str]) -> dict[str, dict[str, Any]]:
+    """Parse ``METRIC.KEY=VALUE`` items (VALUE as YAML) into build_metrics options."""
+    import yaml
+
+    options: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, dot, rest = item.partition(".")
+        key, eq, value = rest.partition("=")
+        if not (dot and eq and name and key):
+            raise ConfigError(f"--metric-option {item!r}: expected METRIC.KEY=VALUE, "
+                              "e.g. comet.model=Unbabel/wmt22-comet-da")
+        options.setdefault(name, {})[key] = yaml.safe_load(value) if value else ""
+    return options
+
+
 def run_score(args: argparse.Namespace) -> int:
     """Score the files and print the table; return 0."""
     from evalmt.metrics import (
@@ -149,8 +167,9 @@ def run_score(args: argparse.Namespace) -> int:
     src, _, tgt = args.language_pair.partition("-")
     if not tgt:
         raise ConfigError(f"--language-pair {args.language_pair!r}: expected SRC-TGT, e.g. zh-en")
-    options = {"bleu": {"tokenize": args.tokenize}} if args.tokenize and "bleu" in args.metrics \
-        else {}
+    options = _metric_options(args.metric_option)
+    if args.tokenize and "bleu" in args.metrics:
+        options.setdefault("bleu", {})["tokenize"] = args.tokenize
     metrics = build_metrics(args.metrics, tgt_lang=tgt, options=options)
     hyps, refs, doc_ids, seg_ids, sources = _inputs(args, src, tgt)
     confidence = ConfidenceOptions(samples=args.confidence, seed=args.seed,

@@ -66,6 +66,9 @@ class Metric(ABC):
         """Return what the manifest records about this metric (name, options...)."""
         return {"key": self.key, "name": self.name}
 
+    def attach_cache(self, path: Any) -> None:  # noqa: B027 - optional hook
+        """Use the segment-score cache file at ``path`` (metrics that cache scores override)."""
+
     @abstractmethod
     def segment_statistics(self, *, sources: Sequence[str], hypotheses: Sequence[str],
                            references: ReferenceStreams) -> np.ndarray:
@@ -153,6 +156,8 @@ MetricFactory = Callable[[str, Mapping[str, Any]], Metric]
 METRICS: Registry[MetricFactory] = Registry("metric")
 # Neural metrics: imported only when named (their modules import nothing heavy either).
 METRICS.add_lazy("comet", "evalmt.metrics.comet:build_comet")
+METRICS.add_lazy("cometkiwi", "evalmt.metrics.comet:build_cometkiwi")
+METRICS.add_lazy("xcomet", "evalmt.metrics.comet:build_xcomet")
 METRICS.add_lazy("metricx", "evalmt.metrics.metricx:build_metricx")
 
 

@@ -22,7 +22,7 @@ import platform
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -81,6 +81,9 @@ class MetricEntry(_Entry):
     name: str
     signature: str | None = None
     unavailable: str | None = None
+    #: the metric's ``describe()``: registry key, options and, for neural metrics, the
+    #: checkpoint, package versions, cache fingerprint and segment counts
+    setup: dict[str, Any] | None = None
 
 
 class Seeds(_Entry):
@@ -263,17 +266,23 @@ def dataset_entry(testset: TestSet, *, folder: str, config: Mapping[str, Any],
     )
 
 
-def metric_entries(report: Any) -> list[MetricEntry]:
+def metric_entries(report: Any, described: Sequence[Mapping[str, Any]] = ()
+                   ) -> list[MetricEntry]:
     """Metric name and corpus signature of each metric in a ``ScoreReport``.
 
     A metric that could not be computed has ``signature: null`` and
     ``unavailable: "<reason>"`` (shown as ``n/a (<reason>)`` in the tables).
+    ``described`` (each metric's ``describe()``: options, checkpoint,
+    versions...) becomes the ``setup`` of the entry of the same display name.
     """
     seen: dict[str, str] = {}
     for row in report.corpus:
         seen.setdefault(row.metric, row.signature)
-    return [*(MetricEntry(name=name, signature=sig) for name, sig in seen.items()),
-            *(MetricEntry(name=name, signature=None, unavailable=reason)
+    by_name = {d.get("name"): dict(d) for d in described}
+    return [*(MetricEntry(name=name, signature=sig, setup=by_name.get(name))
+              for name, sig in seen.items()),
+            *(MetricEntry(name=name, signature=None, unavailable=reason,
+                          setup=by_name.get(name))
               for name, reason in getattr(report, "unavailable", ()))]
 
 

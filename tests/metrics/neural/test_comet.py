@@ -1,0 +1,74 @@
+"""COMET family on tiny random checkpoints (regression, unified QE, XCOMET): evalmt's worker
+scores equal unbabel-comet's own predict on the same in-memory model; XCOMET's error spans
+are kept per segment; CIs/paired tests on the scores equal a numpy recomputation."""
+
+import numpy as np
+import pytest
+
+from evalmt.metrics import ConfidenceOptions, SignificanceOptions, build_metrics, score_systems
+
+pytestmark = pytest.mark.slow
+KINDS = [("regression", "comet", "COMET", 1), ("unified", "cometkiwi", "CometKiwi", 0),
+         ("xcomet", "xcomet", "XCOMET", 1)]
+
+
+def _score(folder, key, data, kind, **extra):
+    metric, = build_metrics([key], tgt_lang="en", options={key: {
+        "model": str(folder / kind), "local_files_only": True, "batch_size": 3}})
+    n = len(data["sources"])
+    report = score_systems(hypotheses=data["systems"], references=[data["references"]],
+                           sources=data["sources"], doc_ids=["d1"] * 3 + ["d2"] * (n - 3),
+                           seg_ids=[str(i) for i in range(n)], metrics=[metric], **extra)
+    assert not report.unavailable, report.notes
+    return report
+
+
+@pytest.mark.parametrize(("kind", "key", "name", "refs"), KINDS)
+def test_scores_equal_unbabel_predict(tiny_comet, tiny_data, kind, key, name, refs):
+    folder, expected = tiny_comet
+    report = _score(folder, key, tiny_data, kind)
+    assert report.metrics == (name,) and report.higher_is_better == (True,)
+    for system in tiny_data["systems"]:
+        rows = [r for r in report.segments if r.system == system]
+        want = expected[kind][system]
+        assert [r.score for r in rows] == pytest.approx(want["scores"], abs=1e-5)
+        if kind == "xcomet":
+            got_spans = [r.detail["error_spans"] for r in rows]
+            assert [[(e["text"], e["severity"], e["start"], e["end"]) for e in seg]
+                    for seg in got_spans] == \
+                [[(e["text"], e["severity"], e["start"], e["end"]) for e in seg]
+                 for seg in want["error_spans"]]
+            assert [e["confidence"] for seg in got_spans for e in seg] == pytest.approx(
+                [e["confidence"] for seg in want["error_spans"] for e in seg], abs=1e-5)
+        assert report.corpus_score(system, name).score == pytest.approx(
+            np.mean(want["scores"]), abs=1e-6)
+    sig = report.corpus[0].signature
+    assert f"refs:{refs}" in sig and "unbabel-comet:2.2.7" in sig and "checkpoint:sha256:" in sig
+
+
+def test_xcomet_spans_are_not_all_empty(tiny_comet):
+    _, expected = tiny_comet
+    spans = [s for row in expected["xcomet"].values() for s in row["error_spans"]]
+    assert any(spans), "the tiny XCOMET should tag some subwords as errors"
+
+
+def test_ci_and_paired_tests_on_comet_scores_equal_numpy(tiny_comet, tiny_data):
+    folder, expected = tiny_comet
+    samples, seed = 200, 4
+    report = _score(folder, "comet", tiny_data, "regression",
+                    confidence=ConfidenceOptions(samples=samples, seed=seed),
+                    significance=SignificanceOptions(samples=samples, seed=seed))
+    values = {s: np.array(r["scores"]) for s, r in expected["regression"].items()}
+    n = len(tiny_data["sources"])
+    idxs = np.random.default_rng(seed).choice(n, size=(samples, n))
+    boot = {s: np.sort(v[idxs].mean(1)) for s, v in values.items()}
+    k = samples // 40
+    for s in values:
+        row = report.corpus_score(s, "COMET")
+        assert (row.ci_low, row.ci_high) == pytest.approx(
+            (boot[s][k], boot[s][samples - k - 1]), abs=1e-6)
+    a, b = "a", "b"
+    diffs = np.abs(values[b][idxs].mean(1) - values[a][idxs].mean(1))
+    real = abs(values[a].mean() - values[b].mean())
+    p = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
+    assert report.p_value("COMET", a, b) == pytest.approx(p)
