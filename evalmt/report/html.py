@@ -80,6 +80,22 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         raise DataError(f"{path}: unreadable table: {exc}") from exc
 
 
+def _error_spans(path: Path, keys: Mapping[tuple[str, str], int], systems: list[str]
+                 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Error spans per system and segment index (XCOMET), from segment_details.jsonl."""
+    spans: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    if not path.is_file():
+        return spans
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line) if line.strip() else {}
+        i = keys.get((row.get("doc_id"), str(row.get("seg_id"))))
+        if i is None or row.get("system") not in systems or not row.get("error_spans"):
+            continue
+        spans.setdefault(row["system"], {}).setdefault(str(i), []).extend(
+            {**span, "metric": row["metric"]} for span in row["error_spans"])
+    return spans
+
+
 def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[str, Any]:
     """Pack one data set's scores, documents and segments into column-wise JSON-ready lists."""
     folder = dataset_folder(run_path, manifest, dataset)
@@ -126,6 +142,7 @@ def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[st
         if i is not None and row["metric"] in seg_scores and row["system"] in systems:
             seg_scores[row["metric"]][row["system"]][i] = _score(row["score"])
     segments["scores"] = seg_scores
+    segments["spans"] = _error_spans(folder / "segment_details.jsonl", keys, systems)
     entry = manifest.datasets[dataset]
     return {
         "name": dataset, "src_lang": entry.src_lang, "tgt_lang": entry.tgt_lang,

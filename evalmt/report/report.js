@@ -269,6 +269,14 @@
     for (var s in seg.hyp) if (seg.hyp[s][i].toLowerCase().indexOf(q) >= 0) return true;
     return false;
   }
+  /* error spans of metrics such as XCOMET: text, severity, confidence */
+  function spanList(spans) {
+    return el("div", {cls: "error-spans"}, [el("span", {cls: "label", text: "error spans "})].concat(
+      spans.map(function (e) {
+        return el("mark", {cls: "sev-" + e.severity, title: e.metric + ", characters " + e.start + "-" + e.end +
+          ", confidence " + fmt(e.confidence), text: e.text + " (" + e.severity + ")"});
+      })));
+  }
   function renderSegments() {
     var ds = state.ds, seg = ds.segments, box = $("segment-viewer");
     var idx = segOrder(), pages = Math.max(1, Math.ceil(idx.length / SEG_PAGE));
@@ -285,7 +293,10 @@
         }).join(" · ");
         label.appendChild(el("span", {cls: "scores", text: scoreText}));
         var ops = wordDiff(seg.hyp[s][i], seg.ref[i]);
-        grid.appendChild(el("div", {cls: "seg-cell hyp", "data-system": s}, [label, ops ? diffNode(ops, sep) : seg.hyp[s][i]]));
+        var cell = el("div", {cls: "seg-cell hyp", "data-system": s}, [label, ops ? diffNode(ops, sep) : seg.hyp[s][i]]);
+        var spans = ((seg.spans || {})[s] || {})[String(i)];
+        if (spans) cell.appendChild(spanList(spans));
+        grid.appendChild(cell);
       });
       box.appendChild(el("div", {cls: "seg", "data-segment": ds.docs.ids[seg.doc[i]] + "/" + seg.id[i]}, [
         el("div", {cls: "seg-head", text: ds.docs.ids[seg.doc[i]] + " · segment " + seg.id[i]}), grid]));

@@ -3,7 +3,8 @@
 Files written by ``write_score_tables``: ``scores.{json,csv,md,tex}``
 (system × metric with CI and rank cluster), ``documents.csv``,
 ``segments.csv``, ``significance.csv`` and, for reports with groupings,
-``groups.csv``. Every CSV row carries the
+``groups.csv``; ``segment_details.jsonl`` holds per-segment extras of
+metrics that have them (XCOMET's ``error_spans``). Every CSV row carries the
 sacrebleu signature of its number; Markdown and LaTeX list them under the
 table. CSV and JSON keep full precision; Markdown and LaTeX show 2 decimals.
 """
@@ -60,6 +61,13 @@ def render_groups_csv(report: ScoreReport) -> str:
 def render_segments_csv(report: ScoreReport) -> str:
     """Render the per-segment scores as CSV."""
     return _csv(SEGMENT_COLUMNS, (asdict(r) for r in report.segments))
+
+
+def render_segment_details(report: ScoreReport) -> str:
+    """Render the per-segment extras of metrics (e.g. XCOMET ``error_spans``) as JSON lines."""
+    return "".join(json.dumps({"system": r.system, "metric": r.metric, "doc_id": r.doc_id,
+                               "seg_id": r.seg_id, **r.detail}, ensure_ascii=False) + "\n"
+                   for r in report.segments if r.detail)
 
 
 def render_significance_csv(report: ScoreReport) -> str:
@@ -199,6 +207,8 @@ def write_score_tables(report: ScoreReport, out_dir: Path, *,
               ("significance.csv", render_significance_csv)]
     if report.groups:
         files.append(("groups.csv", render_groups_csv))
+    if any(r.detail for r in report.segments):
+        files.append(("segment_details.jsonl", render_segment_details))
     for name, render in files:
         path = out_dir / name
         atomic_write_text(path, render(report))

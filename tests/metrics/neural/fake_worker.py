@@ -1,8 +1,9 @@
 """A test double of neural_worker.py: same JSON protocol, misbehaving on request.
 
 The request's "model" picks the behaviour: ok, oom, sigkill (after one batch),
-hang, garbage, exit3, short (one score too few), or "log:<file>" (ok, and
-append the number of items scored to <file>). Score of an item:
+hang, garbage, exit3, short (one score too few), spans (ok, with an error
+span per segment), or "log:<file>" (ok, and
+append the number of items scored to <file>; "spans-log:<file>" does both). Score of an item:
 len(hypothesis) / 10 + len(reference or "") / 100.
 """
 
@@ -23,8 +24,8 @@ def main(path):
         request = json.load(f)
     mode, items = request["model"], request["items"]
     emit({"event": "loaded", "info": {"device": request["device"]}})
-    if mode.startswith("log:"):
-        with open(mode[4:], "a", encoding="utf-8") as f:
+    if "log:" in mode:
+        with open(mode.split("log:", 1)[1], "a", encoding="utf-8") as f:
             f.write(f"{len(items)}\n")
     if mode == "oom":
         emit({"event": "error", "reason": "out of memory", "detail": "CUDA out of memory"})
@@ -43,7 +44,10 @@ def main(path):
         scores = [len(items[i][1]) / 10 + len(items[i][2] or "") / 100 for i in index]
         if mode == "short":
             scores = scores[:-1]
-        emit({"event": "scores", "index": index, "scores": scores, "detail": None})
+        detail = [{"error_spans": [{"text": items[i][1][:2], "severity": "minor", "start": 0,
+                                    "end": 2, "confidence": 0.5}]} for i in index] \
+            if mode.startswith("spans") else None
+        emit({"event": "scores", "index": index, "scores": scores, "detail": detail})
         if mode == "sigkill":
             os.kill(os.getpid(), signal.SIGKILL)
     emit({"event": "done"})

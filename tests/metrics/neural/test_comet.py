@@ -1,6 +1,6 @@
 """COMET family on tiny random checkpoints (regression, unified QE, XCOMET): evalmt's worker
-scores equal unbabel-comet's own predict on the same in-memory model; XCOMET's error spans
-are kept per segment; CIs/paired tests on the scores equal a numpy recomputation."""
+scores equal unbabel-comet's own predict on the same model; XCOMET's error spans are kept
+per segment; CIs and paired tests on the scores equal a numpy recomputation."""
 
 import numpy as np
 import pytest
@@ -26,7 +26,10 @@ def _score(folder, key, data, kind, **extra):
 @pytest.mark.parametrize(("kind", "key", "name", "refs"), KINDS)
 def test_scores_equal_unbabel_predict(tiny_comet, tiny_data, kind, key, name, refs):
     folder, expected = tiny_comet
-    report = _score(folder, key, tiny_data, kind)
+    samples, seed = 200, 4
+    report = _score(folder, key, tiny_data, kind,
+                    confidence=ConfidenceOptions(samples=samples, seed=seed),
+                    significance=SignificanceOptions(samples=samples, seed=seed))
     assert report.metrics == (name,) and report.higher_is_better == (True,)
     for system in tiny_data["systems"]:
         rows = [r for r in report.segments if r.system == system]
@@ -42,33 +45,29 @@ def test_scores_equal_unbabel_predict(tiny_comet, tiny_data, kind, key, name, re
                 [e["confidence"] for seg in want["error_spans"] for e in seg], abs=1e-5)
         assert report.corpus_score(system, name).score == pytest.approx(
             np.mean(want["scores"]), abs=1e-6)
+    _check_ci_and_paired_test(report, name, expected[kind], samples, seed)
     sig = report.corpus[0].signature
     assert f"refs:{refs}" in sig and "unbabel-comet:2.2.7" in sig and "checkpoint:sha256:" in sig
+
+
+def _check_ci_and_paired_test(report, name, expected, samples, seed):
+    """CIs and the paired bootstrap equal numpy resampling of the predict scores."""
+    values = {s: np.array(r["scores"]) for s, r in expected.items()}
+    n = len(next(iter(values.values())))
+    idxs = np.random.default_rng(seed).choice(n, size=(samples, n))
+    k = samples // 40
+    for s, v in values.items():
+        boot = np.sort(v[idxs].mean(1))
+        row = report.corpus_score(s, name)
+        assert (row.ci_low, row.ci_high) == pytest.approx((boot[k], boot[samples - k - 1]),
+                                                          abs=1e-6)
+    diffs = np.abs(values["b"][idxs].mean(1) - values["a"][idxs].mean(1))
+    real = abs(values["a"].mean() - values["b"].mean())
+    p = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
+    assert report.p_value(name, "a", "b") == pytest.approx(p)
 
 
 def test_xcomet_spans_are_not_all_empty(tiny_comet):
     _, expected = tiny_comet
     spans = [s for row in expected["xcomet"].values() for s in row["error_spans"]]
     assert any(spans), "the tiny XCOMET should tag some subwords as errors"
-
-
-def test_ci_and_paired_tests_on_comet_scores_equal_numpy(tiny_comet, tiny_data):
-    folder, expected = tiny_comet
-    samples, seed = 200, 4
-    report = _score(folder, "comet", tiny_data, "regression",
-                    confidence=ConfidenceOptions(samples=samples, seed=seed),
-                    significance=SignificanceOptions(samples=samples, seed=seed))
-    values = {s: np.array(r["scores"]) for s, r in expected["regression"].items()}
-    n = len(tiny_data["sources"])
-    idxs = np.random.default_rng(seed).choice(n, size=(samples, n))
-    boot = {s: np.sort(v[idxs].mean(1)) for s, v in values.items()}
-    k = samples // 40
-    for s in values:
-        row = report.corpus_score(s, "COMET")
-        assert (row.ci_low, row.ci_high) == pytest.approx(
-            (boot[s][k], boot[s][samples - k - 1]), abs=1e-6)
-    a, b = "a", "b"
-    diffs = np.abs(values[b][idxs].mean(1) - values[a][idxs].mean(1))
-    real = abs(values[a].mean() - values[b].mean())
-    p = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
-    assert report.p_value("COMET", a, b) == pytest.approx(p)

@@ -130,7 +130,7 @@ def test_run_batches_halves_on_out_of_memory_down_to_one():
 
     got = {}
     final = run_batches(list(range(10)), 16, score_batch,
-                        lambda chunk, scores, _: got.update(zip(chunk, scores)))
+                        lambda chunk, scores, _: got.update(zip(chunk, scores, strict=False)))
     assert got == {i: float(i) for i in range(10)} and final == 2
     assert calls[:4] == [10, 8, 4, 2]
 

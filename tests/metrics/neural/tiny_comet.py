@@ -69,7 +69,7 @@ def _centre_tagger(model, data) -> None:
     seen = []
     hook = model.hidden2tag.register_forward_hook(lambda mod, inp, out: seen.append(inp[0]))
     samples = [{"src": s, "mt": h, "ref": r} for hs in data["systems"].values()
-               for s, h, r in zip(data["sources"], hs, data["references"])]
+               for s, h, r in zip(data["sources"], hs, data["references"], strict=False)]
     model.eval()
     with torch.no_grad():
         for part in model.prepare_for_inference(samples):
@@ -105,14 +105,16 @@ def main(out: Path, data: dict) -> None:
         loaded = load_from_checkpoint(str(folder / "checkpoints" / "model.ckpt"),
                                       local_files_only=True)
         expected[kind] = {}
-        for system, hyps in data["systems"].items():
-            samples = [{"src": s, "mt": h, **({"ref": r} if kind != "unified" else {})}
-                       for s, h, r in zip(data["sources"], hyps, data["references"])]
-            pred = loaded.predict(samples, batch_size=4, gpus=0, progress_bar=False)
-            row = {"scores": [float(x) for x in pred.scores]}
-            meta = pred.get("metadata") or {}
+        samples = [{"src": src, "mt": h, **({"ref": r} if kind != "unified" else {})}
+                   for hyps in data["systems"].values()
+                   for src, h, r in zip(data["sources"], hyps, data["references"], strict=True)]
+        pred = loaded.predict(samples, batch_size=4, gpus=0, progress_bar=False)
+        meta = pred.get("metadata") or {}
+        n = len(data["sources"])
+        for k, system in enumerate(data["systems"]):
+            row = {"scores": [float(x) for x in pred.scores[k * n:(k + 1) * n]]}
             if "error_spans" in meta:
-                row["error_spans"] = meta["error_spans"]
+                row["error_spans"] = meta["error_spans"][k * n:(k + 1) * n]
             expected[kind][system] = row
     (out / "expected.json").write_text(json.dumps(expected))
 
