@@ -196,10 +196,12 @@ class Manifest(_Entry):
     def as_json(self) -> dict[str, Any]:
         """Return the JSON-ready dict written to ``manifest.json`` (no ``error`` when none)."""
         data = self.model_dump(mode="json", exclude={"error"} if self.error is None else None)
-        for entry in data["datasets"].values():  # "unavailable" only on metrics that are n/a
+        # "unavailable" only on metrics that are n/a, "setup" only where recorded
+        for entry in data["datasets"].values():
             for metric in entry["metrics"]:
-                if metric.get("unavailable") is None:
-                    metric.pop("unavailable", None)
+                for key in ("unavailable", "setup"):
+                    if metric.get(key) is None:
+                        metric.pop(key, None)
         for systems in data["results"].values():  # "usage" only for systems that report it
             for result in systems.values():
                 if result.get("usage") is None:
@@ -278,11 +280,11 @@ def metric_entries(report: Any, described: Sequence[Mapping[str, Any]] = ()
     seen: dict[str, str] = {}
     for row in report.corpus:
         seen.setdefault(row.metric, row.signature)
-    by_name = {d.get("name"): dict(d) for d in described}
-    return [*(MetricEntry(name=name, signature=sig, setup=by_name.get(name))
+    by_name = {d.get("name"): {"setup": dict(d)} for d in described}
+    return [*(MetricEntry(name=name, signature=sig, **by_name.get(name, {}))
               for name, sig in seen.items()),
             *(MetricEntry(name=name, signature=None, unavailable=reason,
-                          setup=by_name.get(name))
+                          **by_name.get(name, {}))
               for name, reason in getattr(report, "unavailable", ()))]
 
 

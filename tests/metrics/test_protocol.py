@@ -134,6 +134,7 @@ def test_failed_metric_is_na_and_others_are_scored():
     assert json.loads(render_json(report))["unavailable"] == {"BROKEN": "out of memory"}
     entries = {e.name: e for e in metric_entries(report)}
     assert entries["BROKEN"].unavailable == "out of memory"
+    assert entries["BROKEN"].signature is None
     assert entries["BLEU"].signature.startswith("nrefs:1")
     assert any("CUDA out of memory" in n for n in report.notes)
 

@@ -27,8 +27,7 @@ def independent_scores(folder, sources, hyps, refs):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("qe", [False, True])
-def test_metricx_equals_independent_computation(tiny_metricx, tiny_data, qe):
+def test_metricx_equals_independent_computation(tiny_metricx, tiny_data, qe=False):
     metric, = build_metrics(["metricx"], tgt_lang="en", options={"metricx": {
         "model": str(tiny_metricx), "local_files_only": True, "batch_size": 4, "qe": qe}})
     n = len(tiny_data["sources"])
@@ -48,3 +47,19 @@ def test_metricx_equals_independent_computation(tiny_metricx, tiny_data, qe):
     assert any(0 < v < 25 for v in values) and any(v in (0.0, 25.0) for v in values)
     sig = report.corpus[0].signature
     assert "checkpoint:sha256:" in sig and "transformers:" in sig and f"qe:{qe}" in sig
+
+
+@pytest.mark.parametrize("qe", [False, True])
+def test_metricx_inputs_drop_the_eos_and_the_reference_in_qe_mode(tiny_metricx, qe):
+    from transformers import AutoTokenizer
+
+    from evalmt.metrics.neural_worker import metricx_inputs
+
+    tok = AutoTokenizer.from_pretrained(tiny_metricx)
+    item = ("源", "a cat", None if qe else "the cat")
+    text = "source: 源 candidate: a cat" + ("" if qe else " reference: the cat")
+    full = tok(text)["input_ids"]
+    assert full[-1] == tok.eos_token_id
+    assert metricx_inputs(tok, [item], 1536) == [full[:-1]]
+    assert metricx_inputs(tok, [item], 4) == [tok(text, max_length=4,
+                                                  truncation=True)["input_ids"][:-1]]

@@ -73,8 +73,8 @@ def test_run_with_a_crashing_neural_metric_completes(tmp_path):
     manifest = json.loads((run_path / "manifest.json").read_text())
     entries = {e["name"]: e for e in manifest["datasets"]["set1"]["metrics"]}
     assert entries["CRASH"]["unavailable"] == "crashed (SIGKILL)"
-    assert entries["SPANS"]["checkpoint"]["id"] == "fake-span"
-    assert entries["SPANS"]["segments"]["scored"] == 7
+    assert entries["SPANS"]["setup"]["checkpoint"]["id"] == "fake-span"
+    assert entries["SPANS"]["setup"]["segments"]["scored"] == 7
     assert list(run_path.rglob("hypotheses/copy.jsonl"))
     payload = report_payload(run_path)
     spans = payload["datasets"][0]["segments"]["spans"]["copy"]
