@@ -8,16 +8,17 @@ that ``huggingface_hub`` resolves (honouring ``HF_HUB_OFFLINE``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from evalmt.metrics.base import MetricUnavailable
 from evalmt.metrics.neural import directory_sha256
 
 
-def resolve_model(model: str, *, local_files_only: bool) -> tuple[Path, str]:
+def resolve_model(model: str, *, local_files_only: bool, memo: Any = None) -> tuple[Path, str]:
     """Return (local path, id): ``sha256:<hex>`` for a local path, ``<repo>@<commit>`` (hub)."""
     path = Path(model).expanduser()
     if path.exists():
-        return path.resolve(), f"sha256:{directory_sha256(path)}"
+        return path.resolve(), f"sha256:{directory_sha256(path, memo)}"
     if model.count("/") != 1 or model.startswith((".", "/", "~")):
         raise MetricUnavailable("model not found", f"{model}: no such file or directory")
     try:

@@ -54,7 +54,7 @@ class Comet(NeuralMetric):
             raise MetricUnavailable("COMET environment not set up",
                                     f"{self.python()} does not exist: run `evalmt setup comet`")
         path, ident = resolve_model(self.options["model"], local_files_only=bool(
-            self.options.get("local_files_only", False)))
+            self.options.get("local_files_only", False)), memo=self._cache)
         ckpt = path if path.is_file() else path / "checkpoints" / "model.ckpt"
         hparams_file = ckpt.parents[1] / "hparams.yaml"
         if not ckpt.is_file() or not hparams_file.is_file():

@@ -45,10 +45,12 @@ class MetricX(NeuralMetric):
     def resolve_checkpoint(self) -> dict[str, str]:
         """Resolve the model (and tokenizer) to local folders and ids."""
         local = bool(self.options.get("local_files_only", False))
-        path, ident = resolve_model(self.options["model"], local_files_only=local)
+        path, ident = resolve_model(self.options["model"], local_files_only=local,
+                                    memo=self._cache)
         out = {"path": str(path), "id": ident}
         if self.options.get("tokenizer"):
-            tok_path, tok_id = resolve_model(self.options["tokenizer"], local_files_only=local)
+            tok_path, tok_id = resolve_model(self.options["tokenizer"], local_files_only=local,
+                                             memo=self._cache)
             out.update(tokenizer_path=str(tok_path), tokenizer_id=tok_id)
         return out
 

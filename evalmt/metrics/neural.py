@@ -37,16 +37,27 @@ WORKER_SCRIPT = Path(__file__).with_name("neural_worker.py")
 COMMON_OPTIONS = {"model", "batch_size", "device", "timeout", "cache", "local_files_only"}
 
 
-def directory_sha256(path: Path) -> str:
-    """Return the sha256 over every file of a directory (relative names and contents, sorted)."""
-    digest = hashlib.sha256()
+def directory_sha256(path: Path, memo: Any = None) -> str:
+    """Return the sha256 over every file of a directory (relative names and contents, sorted).
+
+    ``memo`` (a ``ScoreCache``) remembers the hash per (names, sizes, mtimes), so
+    a multi-GB checkpoint is read once, not on every run.
+    """
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    stat_key = hashlib.sha256(json.dumps(
+        [str(path.resolve())] + [[str(f), f.stat().st_size, f.stat().st_mtime_ns]
+                                 for f in files]).encode()).hexdigest()
+    if memo is not None and (known := memo.get_meta(f"dir:{stat_key}")):
+        return known
+    digest = hashlib.sha256()
     for file in files:
         digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
         digest.update(b"\0")
         with file.open("rb") as f:
             for block in iter(lambda f=f: f.read(1 << 20), b""):
                 digest.update(block)
+    if memo is not None:
+        memo.put_meta(f"dir:{stat_key}", digest.hexdigest())
     return digest.hexdigest()
 
 
@@ -134,14 +145,14 @@ class NeuralMetric(MeanSegmentMetric):
         """Resolve the checkpoint and versions (the model itself loads in the worker)."""
         if self._fingerprint is not None:
             return
+        if self._cache_path is not None and self._cache is None:
+            self._cache = ScoreCache(self._cache_path)
         self._checkpoint = self.resolve_checkpoint()
         self._versions = self.versions()
         blob = json.dumps({"kind": self.kind, "checkpoint": self._checkpoint["id"],
                            "versions": self._versions, "options": self.score_options()},
                           sort_keys=True)
         self._fingerprint = hashlib.sha256(blob.encode()).hexdigest()
-        if self._cache_path is not None:
-            self._cache = ScoreCache(self._cache_path)
 
     def close(self) -> None:
         """Close the cache."""

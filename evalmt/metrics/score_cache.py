@@ -24,7 +24,8 @@ BUSY_TIMEOUT_MS = 60_000
 _QUERY_CHUNK = 500
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS segment_scores (fingerprint TEXT NOT NULL, "
            "input_sha256 TEXT NOT NULL, score REAL NOT NULL, detail TEXT, "
-           "PRIMARY KEY (fingerprint, input_sha256)) WITHOUT ROWID")
+           "PRIMARY KEY (fingerprint, input_sha256)) WITHOUT ROWID",
+           "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
 
 Item = tuple[str, str, str | None]
 
@@ -45,7 +46,8 @@ class ScoreCache:
                                          isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(_SCHEMA)
+            for statement in _SCHEMA:
+                self._conn.execute(statement)
         except (OSError, sqlite3.DatabaseError) as exc:
             raise DataError(f"{self.path}: not a usable segment-score cache ({exc}); "
                             "delete it or point `cache:` elsewhere") from exc
@@ -79,6 +81,15 @@ class ScoreCache:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a remembered value (e.g. a checkpoint folder's sha256), or None."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def put_meta(self, key: str, value: str) -> None:
+        """Remember ``value`` under ``key``."""
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         """Close the connection."""

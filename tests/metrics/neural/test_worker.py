@@ -172,3 +172,22 @@ def test_worker_script_imports_only_the_standard_library():
     out = subprocess.run([sys.executable, "-I", "-c", "import json;" + code, str(worker)],
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_directory_hash_is_remembered_until_a_file_changes(tmp_path):
+    import hashlib
+
+    from evalmt.metrics.neural import directory_sha256
+    from evalmt.metrics.score_cache import ScoreCache
+
+    folder = tmp_path / "ckpt"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "hparams.yaml").write_text("a: 1\n")
+    (folder / "checkpoints" / "model.ckpt").write_bytes(b"weights")
+    want = hashlib.sha256(b"checkpoints/model.ckpt\0weights" b"hparams.yaml\0a: 1\n").hexdigest()
+    cache = ScoreCache(tmp_path / "c.sqlite")
+    assert directory_sha256(folder, cache) == want
+    assert directory_sha256(folder, cache) == want  # from the memo
+    (folder / "hparams.yaml").write_text("a: 2\n")
+    assert directory_sha256(folder, cache) != want
+    cache.close()
