@@ -12,13 +12,17 @@ import glob
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from evalmt.data.model import TestSet
 from evalmt.errors import ConfigError, DataError
 from evalmt.registry import Registry
+
+#: Options renamed so that every reader uses one name (tsv and hf-datasets had ``*_column``).
+_RENAMED = {"source_column": "source_field", "reference_columns": "reference_fields",
+            "doc_id_column": "doc_id_field", "seg_id_column": "seg_id_field"}
 
 
 class ReaderConfig(BaseModel):
@@ -31,6 +35,17 @@ class ReaderConfig(BaseModel):
     src_lang: str = "zh"
     tgt_lang: str = "en"
     clean: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed_keys(cls, data: Any) -> Any:
+        """Refuse the old ``*_column`` names of tsv and hf-datasets, naming the new ones."""
+        if isinstance(data, dict):
+            old = [k for k in _RENAMED if k in data]
+            if old:
+                raise ValueError("; ".join(f"{k} was renamed {_RENAMED[k]} (one name for every "
+                                           "reader)" for k in old))
+        return data
 
     @field_validator("clean")
     @classmethod

@@ -42,10 +42,10 @@ class HFDatasetsConfig(ReaderConfig):
     config_name: str | None = None
     split: str = "test"
     revision: str | None = None
-    source_column: str = "src"
-    reference_columns: list[str] = Field(default_factory=lambda: ["ref"], min_length=1)
-    doc_id_column: str | None = None
-    seg_id_column: str | None = None
+    source_field: str = "src"
+    reference_fields: list[str] = Field(default_factory=lambda: ["ref"], min_length=1)
+    doc_id_field: str | None = None
+    seg_id_field: str | None = None
     cache_dir: str | None = None
     trust_remote_code: bool = False
 
@@ -154,10 +154,10 @@ class HFDatasetsReader(Reader):
                 loc = f"{origin}[{i}]"
                 yield Row(
                     location=loc,
-                    src=text_field(record, config.source_column, loc),
-                    refs=reference_fields(record, config.reference_columns, loc),
-                    doc_id=id_field(record, config.doc_id_column, loc),
-                    seg_id=id_field(record, config.seg_id_column, loc),
+                    src=text_field(record, config.source_field, loc),
+                    refs=reference_fields(record, config.reference_fields, loc),
+                    doc_id=id_field(record, config.doc_id_field, loc),
+                    seg_id=id_field(record, config.seg_id_field, loc),
                 )
 
         default_doc = Path(config.dataset).stem if _local_path(config.dataset, base_dir) \

@@ -288,10 +288,10 @@ class TsvConfig(ReaderConfig):
     reader: Literal["tsv"]
     path: str
     header: bool = True
-    source_column: str | int = "src"
-    reference_columns: list[str | int] = Field(default_factory=lambda: ["ref"], min_length=1)
-    doc_id_column: str | int | None = None
-    seg_id_column: str | int | None = None
+    source_field: str | int = "src"
+    reference_fields: list[str | int] = Field(default_factory=lambda: ["ref"], min_length=1)
+    doc_id_field: str | int | None = None
+    seg_id_field: str | int | None = None
 
 
 def _column_index(column: str | int, header: list[str] | None, key: str, path: Path) -> int:
@@ -324,14 +324,14 @@ class TsvReader(Reader):
             raise DataError(f"{path}:{reader.line_num}: {exc}") from exc
         header = table[0] if config.header else None
         body = list(enumerate(table, start=1))[1 if config.header else 0:]
-        src_i = _column_index(config.source_column, header, "source_column", path)
+        src_i = _column_index(config.source_field, header, "source_field", path)
         ref_is = [
-            _column_index(c, header, f"reference_columns.{i}", path)
-            for i, c in enumerate(config.reference_columns)
+            _column_index(c, header, f"reference_fields.{i}", path)
+            for i, c in enumerate(config.reference_fields)
         ]
         doc_i, seg_i = (None if c is None else _column_index(c, header, key, path) for c, key in
-                        ((config.doc_id_column, "doc_id_column"),
-                         (config.seg_id_column, "seg_id_column")))
+                        ((config.doc_id_field, "doc_id_field"),
+                         (config.seg_id_field, "seg_id_field")))
         width = len(header) if header is not None else (len(body[0][1]) if body else 0)
         needed = max([src_i, *ref_is] + [i for i in (doc_i, seg_i) if i is not None]) + 1
         if header is None and width < needed:

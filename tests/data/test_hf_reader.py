@@ -23,10 +23,10 @@ EXPECTED = [
     ("d1", "2", "世界", ("world", "earth")),
     ("d2", "1", "再见", ("goodbye", "bye")),
 ]
-NESTED = {"source_column": "translation.zh", "reference_columns": ["translation.en", "alt"],
-          "doc_id_column": "doc", "seg_id_column": "n"}
-FLAT = {"source_column": "zh", "reference_columns": ["en", "alt"], "doc_id_column": "doc",
-        "seg_id_column": "n"}
+NESTED = {"source_field": "translation.zh", "reference_fields": ["translation.en", "alt"],
+          "doc_id_field": "doc", "seg_id_field": "n"}
+FLAT = {"source_field": "zh", "reference_fields": ["en", "alt"], "doc_id_field": "doc",
+        "seg_id_field": "n"}
 
 
 def flat(record: dict) -> dict:
@@ -81,8 +81,8 @@ def test_folder_with_split_files_and_default_doc(tmp_path):
     folder.mkdir()
     write_jsonl(folder / "test.jsonl", RECORDS[:2])
     write_jsonl(folder / "validation.jsonl", RECORDS[2:])
-    ts = read(tmp_path, "corpus", split="validation", source_column="translation.zh",
-              reference_columns=["translation.en"])
+    ts = read(tmp_path, "corpus", split="validation", source_field="translation.zh",
+              reference_fields=["translation.en"])
     assert [(s.doc_id, s.seg_id, s.src, s.refs) for s in ts.segments()] == [
         ("corpus", "1", "再见", ("goodbye",))]
     assert sorted(ts.provenance) == [str(folder / "test.jsonl"), str(folder / "validation.jsonl")]
@@ -90,19 +90,19 @@ def test_folder_with_split_files_and_default_doc(tmp_path):
 
 def test_list_column_gives_several_references(tmp_path):
     write_jsonl(tmp_path / "d.jsonl", [{"src": "一", "refs": ["one", "a single one"]}])
-    ts = read(tmp_path, "d.jsonl", reference_columns=["refs"])
+    ts = read(tmp_path, "d.jsonl", reference_fields=["refs"])
     assert [s.refs for s in ts.segments()] == [("one", "a single one")]
 
 
 @pytest.mark.parametrize(
     ("records", "options", "message"),
     [
-        (RECORDS, {"source_column": "translation.de"},
+        (RECORDS, {"source_field": "translation.de"},
          "d.jsonl[test][0]: missing field 'translation.de'"),
         ([{"src": "一", "ref": "one"}, {"src": "二", "ref": 2}], {},
          "d.jsonl[test][1]: field 'ref' must be a string or a non-empty list of strings, got int"),
         ([{"src": "一", "ref": "one", "d": "a"}, {"src": "二", "ref": "two", "d": "b"},
-          {"src": "三", "ref": "three", "d": "a"}], {"doc_id_column": "d"},
+          {"src": "三", "ref": "three", "d": "a"}], {"doc_id_field": "d"},
          "d.jsonl[test][2]: duplicate doc id 'a': it already occurred at d.jsonl[test][0]"),
     ],
     ids=["missing-column", "wrong-type", "duplicate-doc"],
@@ -157,8 +157,9 @@ def test_config_errors(tmp_path):
         read(tmp_path, "d.jsonl", trust_remote_code=True)
     with pytest.raises(ConfigError, match="config_name/revision: only for hub datasets"):
         read(tmp_path, "d.jsonl", config_name="zh-en")
-    with pytest.raises(pydantic.ValidationError, match="source_field"):
-        read(tmp_path, "d.jsonl", source_field="zh")
+    with pytest.raises(pydantic.ValidationError,
+                       match="source_column was renamed source_field"):
+        read(tmp_path, "d.jsonl", source_column="zh")
 
 
 @pytest.mark.parametrize(

@@ -126,8 +126,8 @@ def test_text_reader_reads_exactly_the_valid_inputs(src, ref, ids):
 @SETTINGS
 @given(data=CONTENT, header=st.booleans())
 def test_tsv_reader_reads_exactly_the_valid_inputs(data, header):
-    columns = {"source_column": "src", "reference_columns": ["ref"], "doc_id_column": "doc"} \
-        if header else {"source_column": 1, "reference_columns": [0, 2], "seg_id_column": 3}
+    columns = {"source_field": "src", "reference_fields": ["ref"], "doc_id_field": "doc"} \
+        if header else {"source_field": 1, "reference_fields": [0, 2], "seg_id_field": 3}
     got = read_or_error({"reader": "tsv", "path": "d.tsv", "header": header, **columns},
                         {"d.tsv": data})
     table = [line.split("\t") for line in lines_of(data) or []]
@@ -273,7 +273,7 @@ def test_hf_reader_reads_exactly_the_valid_inputs(data):
     # Found a segfault in pyarrow's JSON reader on "null" lines; hf.py now checks JSON first.
     with tempfile.TemporaryDirectory() as cache:
         got = read_or_error({"reader": "hf-datasets", "dataset": "d.jsonl", "cache_dir": cache,
-                             "source_column": "src", "reference_columns": ["ref"]},
+                             "source_field": "src", "reference_fields": ["ref"]},
                             {"d.jsonl": data})
     if isinstance(got, TestSet):
         check_structure(got)
@@ -325,7 +325,7 @@ def test_text_round_trip(rows):
 @given(rows=ROWS)
 def test_tsv_round_trip(rows):
     body = "".join(f"{a}\t{b}\t{c}\n" for a, b, c in rows)
-    ts = read_or_error({"reader": "tsv", "path": "d.tsv", "reference_columns": ["r1", "r2"]},
+    ts = read_or_error({"reader": "tsv", "path": "d.tsv", "reference_fields": ["r1", "r2"]},
                        {"d.tsv": "src\tr1\tr2\n" + body})
     assert isinstance(ts, TestSet), ts
     assert [(s.src, s.refs) for s in ts.segments()] == [(a, (b, c)) for a, b, c in rows]
