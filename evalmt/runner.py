@@ -19,7 +19,7 @@ bars come from ``evalmt.translate`` and messages from the CLI.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,7 @@ from typing import Any
 from evalmt.config import RunConfig
 from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
-from evalmt.errors import DataError, IncompleteRunError
+from evalmt.errors import DataError, IncompleteRunError, TranslationError
 from evalmt.execution import Executor, build_executor
 from evalmt.execution.cells import JobCell, translate_cells
 from evalmt.execution.local import build_system
@@ -172,6 +172,7 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     """Run ``config``: translate, score and write every result file; return what was made."""
     options = options or RunOptions()
     data = read_data(config, options.limit)
+    check_credentials(config)  # a missing API key fails before any output or request
     run_dir = open_run_dir(config.output_dir, config.name, overwrite=options.overwrite)
     single = len(data.testsets) == 1
     folders = {t.name: run_dir.dataset_dir(t.name, single=single) for t in data.testsets}
@@ -283,6 +284,19 @@ def _translate_group(executor: Executor, config: RunConfig, group: list[JobCell]
         system.close()
 
 
+def check_credentials(config: RunConfig, environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``TranslationError`` naming every system whose ``api_key_env`` variable is unset."""
+    import os
+
+    environ = os.environ if environ is None else environ
+    missing = [f"systems.{i}.api_key_env: environment variable {name} is not set "
+               f"(system {s.name!r})"
+               for i, s in enumerate(config.systems)
+               if (name := getattr(s, "api_key_env", None)) and not environ.get(name)]
+    if missing:
+        raise TranslationError("; ".join(missing))
+
+
 def check_complete(config: RunConfig, manifest: Manifest) -> None:
     """Raise ``IncompleteRunError`` (one line) when segments failed and partial results are off.
 
@@ -301,6 +315,10 @@ def check_complete(config: RunConfig, manifest: Manifest) -> None:
                     f"{dataset}: system {name!r}: {len(failures)} segment(s) failed and are "
                     f"scored as empty (allow_partial); first: {first}")
             else:
+                cell = manifest.cells.get(result.cell or "")
+                if cell is not None:
+                    cell.status = "failed"
+                    cell.reason = f"{len(failures)} segment(s) failed; first: {first}"
                 problems.append(f"{name!r} on {dataset!r}: {len(failures)} of "
                                 f"{result.timing['segments']} segment(s) failed (first: "
                                 f"{first})")

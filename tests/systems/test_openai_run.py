@@ -74,6 +74,8 @@ def test_failed_segment_makes_the_run_incomplete_and_a_rerun_retries_only_it(
     manifest = manifest_of(tmp_path)
     assert manifest["status"] == "incomplete"
     result = manifest["results"]["set"]["api"]
+    cell = manifest["cells"][result["cell"]]
+    assert cell["status"] == "failed" and cell["reason"].startswith("1 segment(s) failed")
     assert list(result["timing"]["failures"]) == ["2"]
     assert result["hygiene"]["failed"] == 1
     rows = [json.loads(line) for line in (tmp_path / "results" / "api-run" / "hypotheses"
@@ -182,3 +184,12 @@ def test_bench_script_runs_end_to_end(tmp_path):
     assert numbers["speedup"] == pytest.approx(numbers["serial_s"] / numbers["parallel_s"],
                                                rel=0.05)
     assert "speedup" in proc.stdout and "cached rerun" in proc.stdout
+
+
+def test_missing_api_key_fails_before_any_output(api, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("EVALMT_TEST_KEY", raising=False)
+    config = write_config(tmp_path, api, api_key_env="EVALMT_TEST_KEY")
+    assert main(["run", str(config), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "systems.0.api_key_env: environment variable EVALMT_TEST_KEY is not set" in err
+    assert not (tmp_path / "results").exists() and api.requests == []
