@@ -97,12 +97,16 @@ def test_system_names_are_unique(paths, expected):
     (["-m", "bleuu"], "did you mean 'bleu'"),
     (["-l", "english"], "expected SRC-TGT"),
     (["--doc-ids", "short"], "1 doc ids"),
+    # the text reader's rule: a document's lines are consecutive, ids are not empty
+    (["--doc-ids", "split"], "split.txt:3: duplicate doc id 'd1': it already occurred at"),
+    (["--doc-ids", "blank"], "blank.txt:2: empty document id"),
 ])
 def test_errors_are_one_line_with_exit_code_2(capsys, files, tmp_path, extra, message):
-    short = tmp_path / "short.txt"
-    short.write_text("one line\n", encoding="utf-8")
-    extra = [str(short) if e == "short" else str(tmp_path / "nope.txt") if e == "missing"
-             else e for e in extra]
+    for name, text in {"short": "one line\n", "split": "d1\nd2\nd1\nd1\n",
+                       "blank": "d1\n \nd2\nd2\n"}.items():
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+    extra = [str(tmp_path / f"{e}.txt") if e in ("short", "split", "blank")
+             else str(tmp_path / "nope.txt") if e == "missing" else e for e in extra]
     argv = ["score", "--ref", files["ref"]]
     argv += extra if "--hyp" in extra else ["--hyp", files["sysA"], *extra]
     rc, _, err = _run(capsys, argv)

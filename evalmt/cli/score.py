@@ -114,7 +114,9 @@ def _inputs(args: argparse.Namespace, src: str, tgt: str) -> tuple[Any, ...]:
         if not refs:
             refs = testset.reference_streams()
     elif args.doc_ids:
-        doc_ids = [line.strip() for line in read_lines(args.doc_ids)]
+        from evalmt.data.linealigned import doc_id_lines
+
+        doc_ids = doc_id_lines(args.doc_ids)
     if not refs:
         raise ConfigError("score: give --ref FILE (or --docs with references)")
     n = len(refs[0])

@@ -35,7 +35,8 @@ class Row:
     """One source segment with its references, before grouping into documents.
 
     ``doc_id``/``seg_id`` are ``None`` when the input has no such column;
-    ``location`` is a ``file:line`` style string used in error messages.
+    ``location`` is a ``file:line`` style string used in error messages, and
+    ``id_location`` the place of the doc id when it comes from another file.
     """
 
     location: str
@@ -44,6 +45,7 @@ class Row:
     doc_id: str | None = None
     seg_id: str | None = None
     meta: Mapping[str, Any] | None = None
+    id_location: str | None = None
 
 
 def _cleaner(steps: Sequence[str]):
@@ -87,15 +89,16 @@ def assemble(
     seg_seen: dict[str, str] = {}  # seg id in the current document -> location
     for row in rows:
         doc_id = default_doc_id if row.doc_id is None else row.doc_id
+        id_at = row.id_location or row.location
         if not doc_id:
-            raise DataError(f"{row.location}: empty document id")
+            raise DataError(f"{id_at}: empty document id")
         if not docs or docs[-1][0] != doc_id:
             if doc_id in first_seen:
                 raise DataError(
-                    f"{row.location}: duplicate doc id {doc_id!r}: it already occurred at "
+                    f"{id_at}: duplicate doc id {doc_id!r}: it already occurred at "
                     f"{first_seen[doc_id]} and its rows must be consecutive"
                 )
-            first_seen[doc_id] = row.location
+            first_seen[doc_id] = id_at
             extra = {**(doc_defaults or {}), **(doc_meta or {}).get(doc_id, {})}
             docs.append((doc_id, [], {"warnings": [], "cleaning": {}, **extra}))
             seg_seen = {}
@@ -158,6 +161,27 @@ def text_lines(path: Path) -> list[str]:
     if lines[-1] == "":
         lines.pop()
     return lines
+
+
+def doc_id_lines(path: Path) -> list[str]:
+    """Read a doc-id file (one id per line) under the rule every reader follows.
+
+    A document's lines are consecutive and no id is empty; a violation is a
+    ``DataError`` naming this file and line (used by ``evalmt score --doc-ids``;
+    the ``text`` reader applies the same rule through ``assemble``).
+    """
+    ids = [line.strip() for line in text_lines(path)]
+    first: dict[str, int] = {}
+    for n, doc_id in enumerate(ids, start=1):
+        if not doc_id:
+            raise DataError(f"{where(path, n)}: empty document id")
+        if n > 1 and ids[n - 2] == doc_id:
+            continue
+        if doc_id in first:
+            raise DataError(f"{where(path, n)}: duplicate doc id {doc_id!r}: it already occurred "
+                            f"at {where(path, first[doc_id])} and its rows must be consecutive")
+        first[doc_id] = n
+    return ids
 
 
 def lookup_field(record: Mapping[str, Any], path: str, location: str) -> Any:
@@ -268,6 +292,7 @@ class LineAlignedReader(Reader):
                 src=line,
                 refs=tuple(lines[i] for _, lines in others[: len(ref_paths)]),
                 doc_id=ids[i].strip() if ids is not None else None,
+                id_location=where(id_path, i + 1) if id_path is not None else None,
             )
             for i, line in enumerate(src)
         )
