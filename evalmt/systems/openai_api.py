@@ -221,14 +221,18 @@ class OpenAISystem(Translator):
     # --- Translator protocol ----------------------------------------------------------------
 
     def translate(self, batch: list[str]) -> list[str]:
-        """Translate ``batch`` (convenience path); a failed piece raises ``TranslationError``."""
+        """Translate ``batch`` (convenience path); a failed piece raises ``TranslationError``.
+
+        Blank inputs give blank outputs without a request, as in ``hf-causal``.
+        """
         results: dict[str, PieceResult] = {}
-        self.translate_pieces(batch, cached={}, on_result=lambda r: results.update({r.source: r}))
+        todo = list(dict.fromkeys(text for text in batch if text.strip()))
+        self.translate_pieces(todo, cached={}, on_result=lambda r: results.update({r.source: r}))
         failed = [r for r in results.values() if r.output is None]
         if failed:
             raise TranslationError(f"system {self.name!r}: {len(failed)} request(s) failed; "
                                    f"first: {failed[0].error}")
-        return [results[s].output or "" for s in batch]
+        return [results[s].output or "" if s in results else "" for s in batch]
 
     def translate_pieces(self, pieces: Sequence[str], *,
                          cached: Mapping[str, Mapping[str, Any]],

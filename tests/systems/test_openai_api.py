@@ -274,3 +274,12 @@ def test_answers_get_the_hf_causal_cleanup(api):
     assert outcome.hypotheses == ("Good.",)
     counts = system.describe()["cleanup"]
     assert (counts["outputs"], counts["preamble"], counts["wrapping_quotes"]) == (1, 1, 1)
+
+
+def test_translate_is_one_request_per_input_and_raises_on_failure(api):
+    api.reset({"坏": ["400"]})
+    system, _ = make(api)
+    assert system.translate(["好", " ", "行"]) == ["EN[好]", "", "EN[行]"]
+    assert sorted(r["source"] for r in api.requests) == sorted(["好", "行"])
+    with pytest.raises(TranslationError, match="1 request"):
+        system.translate(["好", "坏"])
