@@ -193,3 +193,16 @@ def test_missing_api_key_fails_before_any_output(api, tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "systems.0.api_key_env: environment variable EVALMT_TEST_KEY is not set" in err
     assert not (tmp_path / "results").exists() and api.requests == []
+
+
+def test_shipped_api_config_runs(api, tmp_path):
+    """configs/zh-en-api.yaml, pointed at the fake server, runs end to end."""
+    config = Path(__file__).resolve().parents[2] / "configs" / "zh-en-api.yaml"
+    overrides = ["--set", f"systems.1.base_url={api.base_url}",
+                 "--set", f"output={tmp_path / 'results'}", "--set", f"cache={tmp_path / 'c.db'}",
+                 "--set", "confidence.samples=20", "--set", "significance.samples=20"]
+    assert main(["run", str(config), "--no-progress", *overrides]) == 0
+    manifest = json.loads((tmp_path / "results" / "zh-en-api" / "manifest.json")
+                          .read_text("utf-8"))
+    usage = manifest["results"]["sample"]["qwen2.5-7b-instruct"]["usage"]
+    assert usage["requests"] == len(api.requests) > 0 and usage["failed"] == 0
