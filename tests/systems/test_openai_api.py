@@ -11,12 +11,14 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from testkit.fake_api import USAGE, FakeAPI
 
 from evalmt.cache import TranslationCache
 from evalmt.config import validate_config
 from evalmt.errors import TranslationError
-from evalmt.systems.api_requests import retry_after_seconds
+from evalmt.systems.api_requests import RateLimiter, retry_after_seconds
 from evalmt.systems.openai_api import OpenAIConfig, OpenAISystem
 from evalmt.translate import translate_segments
 
@@ -283,3 +285,31 @@ def test_translate_is_one_request_per_input_and_raises_on_failure(api):
     assert sorted(r["source"] for r in api.requests) == sorted(["好", "行"])
     with pytest.raises(TranslationError, match="1 request"):
         system.translate(["好", "坏"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(tokens=st.lists(st.integers(1, 500), min_size=1, max_size=40),
+       rpm=st.one_of(st.none(), st.integers(1, 10)),
+       tpm=st.one_of(st.none(), st.integers(100, 2000)),
+       gaps=st.lists(st.floats(0, 30), min_size=40, max_size=40))
+def test_rate_limiter_never_exceeds_a_window(tokens, rpm, tpm, gaps):
+    """Every 60-second window holds at most rpm requests and tpm tokens (bar a lone big one)."""
+    fake = FakeTime()
+    limiter = RateLimiter(requests_per_minute=rpm, tokens_per_minute=tpm, clock=fake.clock,
+                          sleep=fake.sleep)
+    granted: list[tuple[float, int]] = []
+
+    async def go() -> None:
+        for size, gap in zip(tokens, gaps, strict=False):
+            fake.now += gap
+            await limiter.acquire(size)
+            granted.append((fake.now, size))
+
+    asyncio.run(go())
+    assert len(granted) == len(tokens)
+    for t, _ in granted:
+        window = [s for u, s in granted if t - 60 < u <= t]
+        if rpm is not None:
+            assert len(window) <= rpm
+        if tpm is not None and len(window) > 1:
+            assert sum(window) <= tpm
