@@ -166,3 +166,36 @@ def test_every_option_of_every_command_has_help_text_without_escapes():
         for action in command._actions:
             if action.option_strings and not isinstance(action, argparse._HelpAction):
                 assert action.help, f"{name} {action.option_strings[0]} has no help text"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "md"])
+def test_per_document_scores_on_stdout_equal_sacrebleu(capsys, files, fmt):
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--ref", files["ref"],
+                               "--doc-ids", files["ids"], "--per-document", "-f", fmt,
+                               "-m", "bleu", "chrf"])
+    assert rc == 0
+    expected = {}
+    for doc, rows in (("d1", slice(0, 2)), ("d2", slice(2, 4))):
+        expected[(doc, "BLEU")] = sacrebleu.corpus_bleu(HYP1[rows], [REF[rows]]).score
+        expected[(doc, "chrF2")] = sacrebleu.corpus_chrf(HYP1[rows], [REF[rows]]).score
+    if fmt == "json":
+        got = {(d["doc_id"], d["metric"]): d["score"] for d in json.loads(out)["documents"]}
+    elif fmt == "csv":
+        got = {(r["doc_id"], r["metric"]): float(r["score"])
+               for r in csv.DictReader(io.StringIO(out))}
+    else:
+        lines = out.splitlines()
+        assert lines[0] == "| document | segments | sysA BLEU | sysA chrF2 |"
+        got = {}
+        for line in lines[2:4]:
+            doc, n, bleu, chrf = (c.strip() for c in line.strip("|").split("|"))
+            assert n == "2"
+            got[(doc, "BLEU")], got[(doc, "chrF2")] = float(bleu), float(chrf)
+        expected = {k: round(v, 2) for k, v in expected.items()}
+    assert got == pytest.approx(expected)
+
+
+def test_per_document_refuses_latex(capsys, files):
+    rc, _, err = _run(capsys, ["score", "--hyp", files["sysA"], "--ref", files["ref"],
+                               "--per-document", "-f", "tex"])
+    assert rc == 2 and "--per-document: formats json, md and csv" in err

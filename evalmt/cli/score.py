@@ -55,6 +55,9 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--samples", type=int, default=None,
                    help="resamples / trials for paired tests (default 1000 / 10000)")
     p.add_argument("--seed", type=int, default=12345, help="RNG seed (default: 12345)")
+    p.add_argument("--per-document", action="store_true",
+                   help="print each document's score (system × metric) instead of the "
+                        "corpus table; formats json, md, csv")
     p.add_argument("--output-dir", type=Path, metavar="DIR",
                    help="also write scores.*, documents.csv, segments.csv, significance.csv")
     p.set_defaults(func=run_score)
@@ -164,8 +167,10 @@ def run_score(args: argparse.Namespace) -> int:
         build_metrics,
         score_systems,
     )
-    from evalmt.report.tables import RENDERERS, write_score_tables
+    from evalmt.report.tables import DOCUMENT_RENDERERS, RENDERERS, write_score_tables
 
+    if args.per_document and args.format == "tex":
+        raise ConfigError("--per-document: formats json, md and csv (not tex)")
     src, _, tgt = args.language_pair.partition("-")
     if not tgt:
         raise ConfigError(f"--language-pair {args.language_pair!r}: expected SRC-TGT, e.g. zh-en")
@@ -185,5 +190,6 @@ def run_score(args: argparse.Namespace) -> int:
                            significance=significance)
     if args.output_dir:
         write_score_tables(report, args.output_dir)
-    sys.stdout.write(RENDERERS[args.format](report))
+    renderers = DOCUMENT_RENDERERS if args.per_document else RENDERERS
+    sys.stdout.write(renderers[args.format](report))
     return 0

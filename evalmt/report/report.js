@@ -361,12 +361,13 @@
       .concat([["python", (m.environment || {}).python], ["platform", (m.environment || {}).platform],
                ["git", m.git ? m.git.commit + (m.git.dirty ? " (dirty)" : "") : null]]))));
     box.appendChild(details("Resolved config", pre(m.config || {})));
-    var sig = ds.significance || [], scols = ["metric", "method", "system_a", "system_b", "delta", "p_value"];
+    var sig = ds.significance || [], dcol = sig.length && !("delta_b_minus_a" in sig[0]) ? "delta" : "delta_b_minus_a";  // runs before the rename: "delta"
+    var scols = ["metric", "method", "system_a", "system_b", dcol, "p_value"];
     box.appendChild(details("Pairwise significance (" + sig.length + " tests; delta = b − a)", sig.length ? el("table", {id: "significance-table"}, [
       el("thead", null, [el("tr", null, scols.map(function (c) { return el("th", {text: c}); }))]),
       el("tbody", null, sig.map(function (r) { return el("tr", null, scols.map(function (c) {
-        var v = r[c], num = c === "delta" || c === "p_value";
-        return el("td", {cls: num ? "num" : "", text: num && v !== "" ? Number(v).toFixed(c === "delta" ? 2 : 4) : String(v)});
+        var v = r[c], num = c === dcol || c === "p_value";
+        return el("td", {cls: num ? "num" : "", text: num && v !== "" ? Number(v).toFixed(c === dcol ? 2 : 4) : String(v)});
       })); }))]) : el("p", {text: "no tests in this run"})));
   }
 

@@ -30,7 +30,7 @@ DOCUMENT_COLUMNS = ("system", "metric", "doc_id", "score", "num_segments", "sign
 GROUP_COLUMNS = ("system", "metric", "grouping", "group", "score", "num_segments", "signature")
 SEGMENT_COLUMNS = ("system", "metric", "doc_id", "seg_id", "score", "signature")
 SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "score_b",
-                        "delta", "p_value", "samples", "seed", "signature")
+                        "delta_b_minus_a", "p_value", "samples", "seed", "signature")
 
 
 def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
@@ -71,8 +71,9 @@ def render_segment_details(report: ScoreReport) -> str:
 
 
 def render_significance_csv(report: ScoreReport) -> str:
-    """Render the pairwise tests as CSV (``delta`` = score_b - score_a)."""
-    return _csv(SIGNIFICANCE_COLUMNS, ({**asdict(t), "delta": t.delta} for t in report.pairwise))
+    """Render the pairwise tests as CSV; the header names the direction of the difference."""
+    return _csv(SIGNIFICANCE_COLUMNS,
+                ({**asdict(t), "delta_b_minus_a": t.delta} for t in report.pairwise))
 
 
 def render_json(report: ScoreReport, extra: Mapping[str, Any] | None = None) -> str:
@@ -82,7 +83,7 @@ def render_json(report: ScoreReport, extra: Mapping[str, Any] | None = None) -> 
         "metrics": list(report.metrics),
         "higher_is_better": dict(zip(report.metrics, report.higher_is_better, strict=True)),
         "scores": [asdict(r) for r in report.corpus],
-        "significance": [{**asdict(t), "delta": t.delta} for t in report.pairwise],
+        "significance": [{**asdict(t), "delta_b_minus_a": t.delta} for t in report.pairwise],
         "notes": list(report.notes),
         **({"unavailable": dict(report.unavailable)} if report.unavailable else {}),
         **(extra or {}),
@@ -149,6 +150,34 @@ def render_markdown(report: ScoreReport) -> str:
     lines += [f"- {_md_escape(m)}: `{sig}`" for m, sig in _signatures(report)]
     lines += [f"- note: {_md_escape(n)}" for n in report.notes]
     return "\n".join(lines) + "\n"
+
+
+def render_documents_markdown(report: ScoreReport) -> str:
+    """Render per-document scores in Markdown: a row per document, system × metric columns."""
+    keys = [(sys_, m) for sys_ in report.systems for m in report.metrics]
+    score = {(d.doc_id, d.system, d.metric): d.score for d in report.documents}
+    segments = {d.doc_id: d.num_segments for d in report.documents}
+    header = "| document | segments | " + " | ".join(
+        _md_escape(f"{s} {m}") for s, m in keys) + " |"
+    lines = [header, "|---|---:|" + "---:|" * len(keys)]
+    for doc_id in segments:
+        cells = [f"{score[(doc_id, s, m)]:.2f}" if (doc_id, s, m) in score else "n/a"
+                 for s, m in keys]
+        lines.append(f"| {_md_escape(doc_id)} | {segments[doc_id]} | " + " | ".join(cells) + " |")
+    lines += [""] + [f"- {_md_escape(m)}: `{sig}`" for m, sig in _signatures(report)]
+    return "\n".join(lines) + "\n"
+
+
+def render_documents_json(report: ScoreReport) -> str:
+    """Render the per-document scores as one JSON document."""
+    doc = {"systems": list(report.systems), "metrics": list(report.metrics),
+           "documents": [asdict(d) for d in report.documents]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+#: ``evalmt score --per-document``: the per-document table in each format but LaTeX.
+DOCUMENT_RENDERERS = {"json": render_documents_json, "csv": render_documents_csv,
+                      "md": render_documents_markdown}
 
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",

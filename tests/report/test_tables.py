@@ -60,7 +60,8 @@ def test_write_all_tables_and_parse_back(tmp_path, report):
     sig = list(csv.DictReader((tmp_path / "significance.csv").open(encoding="utf-8")))
     assert len(sig) == 3 * 3  # 3 pairs × 3 metrics
     for row in sig:
-        assert float(row["delta"]) == pytest.approx(float(row["score_b"]) - float(row["score_a"]))
+        assert float(row["delta_b_minus_a"]) == pytest.approx(
+            float(row["score_b"]) - float(row["score_a"]))
         assert 0 < float(row["p_value"]) <= 1 and "bs:50" in row["signature"]
 
     assert not (tmp_path / "groups.csv").exists()  # no groupings in this report
