@@ -111,12 +111,25 @@ def rescore_runs(runs: Sequence[RunScores]) -> tuple[Any, dict[tuple[str, str], 
     streams = [[r[i] if i < len(r) else None for r in refs] for i in range(width)]
     names, options, confidence, significance = _settings(manifests[0])
     tgt_lang = manifests[0].datasets[runs[0].dataset].tgt_lang or "en"
-    report = score_systems(
-        hypotheses=hypotheses, references=streams, doc_ids=[d for d, _ in ids],
-        seg_ids=[s for _, s in ids], sources=sources,
-        metrics=build_metrics(names, tgt_lang=tgt_lang, options=options),
-        confidence=confidence, significance=significance)
+    metrics = build_metrics(names, tgt_lang=tgt_lang, options=options)
+    for metric in metrics:  # neural metrics: the scores the runs cached (only new ones run)
+        metric.attach_cache(_score_cache(runs[0].path, manifests[0]))
+    try:
+        report = score_systems(
+            hypotheses=hypotheses, references=streams, doc_ids=[d for d, _ in ids],
+            seg_ids=[s for _, s in ids], sources=sources, metrics=metrics,
+            confidence=confidence, significance=significance)
+    finally:
+        for metric in metrics:
+            metric.close()
     return report, labels
+
+
+def _score_cache(run_path: Path, manifest: Manifest) -> Path:
+    """Return the segment-score cache of a run: beside its translation cache (``cache``)."""
+    cache = manifest.config.get("cache")
+    return (Path(cache).expanduser().parent if cache else Path(run_path).parent / ".cache") \
+        / "segment_scores.sqlite"
 
 
 def rescored_leaderboard(runs: Sequence[RunScores], *, metric: str | None = None) -> Leaderboard:

@@ -89,3 +89,9 @@ def test_rerun_scores_nothing_new(tmp_path):
     run(load_config(path), RunOptions(progress=False, overwrite=True))
     assert log.read_text().split() == ["7"]  # the second run found every score in the cache
     assert (tmp_path / "results" / ".cache" / "segment_scores.sqlite").is_file()
+    # compare --significance re-scores stored outputs: neural scores come from the cache too
+    from evalmt.report.compare import load_run
+    from evalmt.report.rescore import rescore_runs
+
+    report, _ = rescore_runs([load_run(tmp_path / "results" / "neural")])
+    assert "SPANS" in report.metrics and log.read_text().split() == ["7"]
