@@ -189,8 +189,9 @@ class NeuralMetric(MeanSegmentMetric):
                                                                             strict=True)]
         if self.uses_references() and any(r is None for r in refs):
             raise MetricError(f"{self.name}: segment {refs.index(None)} has no reference")
-        if self.kind and any(not s for s in sources) and all(not s for s in sources):
-            raise MetricError(f"{self.name}: needs the source segments (none were given)")
+        if all(not s for s in sources):
+            raise MetricError(f"{self.name}: needs the source segments (none were given; "
+                              "evalmt score: --src FILE)")
         triples = {system: [(s, h, r if self.uses_references() else None)
                             for s, h, r in zip(sources, hyps, refs, strict=True)]
                    for system, hyps in hypotheses.items()}

@@ -191,3 +191,20 @@ def test_directory_hash_is_remembered_until_a_file_changes(tmp_path):
     (folder / "hparams.yaml").write_text("a: 2\n")
     assert directory_sha256(folder, cache) != want
     cache.close()
+
+
+def test_cli_score_takes_sources_and_metric_options(tmp_path, capsys):
+    from evalmt.cli import main
+
+    for name, lines in (("src.txt", SOURCES), ("ref.txt", REFS[0]), ("a.txt", HYPS["a"])):
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["score", "--hyp", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "ref.txt"),
+                 "--src", str(tmp_path / "src.txt"), "-m", "chrf", "metricx", "--format", "md",
+                 "--metric-option", f"metricx.model={tmp_path / 'absent'}",
+                 "--metric-option", "metricx.qe=true"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0] == "| system | chrF2 | MetricX-24-QE |"
+    assert "n/a (model not found)" in out
+    assert main(["score", "--hyp", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "ref.txt"),
+                 "--metric-option", "metricx"]) == 2
