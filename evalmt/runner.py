@@ -27,7 +27,7 @@ from typing import Any
 from evalmt.config import RunConfig
 from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
-from evalmt.errors import DataError, IncompleteRunError, TranslationError
+from evalmt.errors import DataError, EvalMTError, IncompleteRunError, TranslationError
 from evalmt.execution import Executor, build_executor
 from evalmt.execution.cells import JobCell, translate_cells
 from evalmt.execution.local import build_system
@@ -97,8 +97,10 @@ class JobPlan:
     dataset: str
     system: str
     segments: int
-    tokens: int
-    cached: int | None  # None: outputs are precomputed (no translation, no cache)
+    tokens: int | None  # None: unresolved
+    cached: int | None  # None: outputs are precomputed (no translation, no cache), or unresolved
+    #: Why the system could not be set up offline (e.g. a hub model not in the local cache).
+    unresolved: str | None = None
 
 
 @dataclass(frozen=True)
@@ -409,7 +411,10 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
     """Return the job matrix for ``--dry-run``: sizes and cache hits per data set × system.
 
     Reads the data and builds each system here (to get its fingerprint and
-    token counter) but translates nothing and creates no files.
+    token counter) but translates nothing and creates no files. A system that
+    cannot be set up (for ``evalmt run --dry-run``, which runs with the Hugging
+    Face libraries offline: a hub model not in the local cache) is listed with
+    the reason in ``unresolved`` instead of stopping the plan.
     """
     from evalmt.cache import TranslationCache
     from evalmt.translate import count_cached
@@ -423,11 +428,20 @@ def plan(config: RunConfig, *, limit: int | None = None) -> list[JobPlan]:
     try:
         for cell in translate_cells(config.systems, data.testsets):
             testset = testsets[cell.dataset]
-            system = build_system(config.system(cell.system), src_lang=cell.src_lang,
-                                  tgt_lang=cell.tgt_lang, base_dir=config.base_dir)
+            sources = testset.sources()
             try:
-                sources = testset.sources()
-                tokens = sum(system.num_tokens(s) for s in sources if s.strip())
+                system = build_system(config.system(cell.system), src_lang=cell.src_lang,
+                                      tgt_lang=cell.tgt_lang, base_dir=config.base_dir)
+            except EvalMTError as exc:
+                jobs.append(JobPlan(cell.dataset, cell.system, len(sources), None, None, str(exc)))
+                continue
+            try:
+                try:
+                    tokens = sum(system.num_tokens(s) for s in sources if s.strip())
+                except EvalMTError as exc:
+                    jobs.append(JobPlan(cell.dataset, cell.system, len(sources), None, None,
+                                        str(exc)))
+                    continue
                 if system.precomputed_outputs(list(full[cell.dataset].segments())) is not None:
                     cached = None
                 else:

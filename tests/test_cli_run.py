@@ -69,6 +69,52 @@ def test_dry_run_prints_job_matrix_and_writes_nothing(tmp_path, doubles_dir, cap
     assert len(lines) == 3 and lines[2].startswith("1 job(s); 5 segment(s) to translate")
 
 
+def test_dry_run_never_touches_the_network(tmp_path, doubles_dir):
+    """A hub model and no offline switches: the hub (a local stand-in) gets no request."""
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802  (http.server's name)
+            requests.append(self.path)
+            self.send_error(500)
+
+        do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = write_config(tmp_path, doubles_dir, systems="""\
+  - {name: copy, type: copy}
+  - {name: hub, type: hf-seq2seq, model: some-org/not-downloaded-model}
+""")
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")}
+        env.update(HF_ENDPOINT=f"http://127.0.0.1:{server.server_port}",
+                   HF_HOME=str(tmp_path / "hf-home"))
+        start = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "evalmt", "run", str(path), "--dry-run"],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+        elapsed = time.monotonic() - start
+    finally:
+        server.shutdown()
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].split() == ["set1", "copy", "7", str(sum(len(s.split()) for s in SOURCES)),
+                                "0/7"]
+    assert lines[2].split() == ["set1", "hub", "7", "?", "?"]
+    assert lines[4].startswith("unresolved offline: hub (set1): system 'hub': model: cannot "
+                               "fetch config.json of hub model 'some-org/not-downloaded-model'")
+    assert requests == []
+    assert not (tmp_path / "results").exists()
+    print(f"dry run took {elapsed:.1f}s")  # no hub retries (they took ~25 s)
+
+
 def test_run_prints_scores_and_refuses_overwrite(tmp_path, doubles_dir, capsys):
     path = write_config(tmp_path, doubles_dir)
     assert cli("run", str(path), "--no-progress") == 0

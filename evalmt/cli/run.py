@@ -2,7 +2,8 @@
 
 ``run`` validates the config, then translates, scores and writes
 ``<output>/<run name>/``; ``--dry-run`` prints the job matrix (data sets ×
-systems with segment, token and cache-hit counts) and writes nothing.
+systems with segment, token and cache-hit counts) and writes nothing; it never
+touches the network and lists what it could not resolve offline.
 ``validate`` checks the config (all problems at once) without reading data
 or loading models. Exit codes: 0 success, 2 invalid config or data, 130
 interrupted (the manifest stays ``incomplete``; rerun to resume).
@@ -11,6 +12,7 @@ interrupted (the manifest stays ``incomplete``; rerun to resume).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -40,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--limit", type=int_at_least(1, "a positive integer"), metavar="N",
                      help="use only the first N documents of each data set")
     run.add_argument("--dry-run", action="store_true",
-                     help="print the job matrix (segments, tokens, cached) and exit")
+                     help="print the job matrix (segments, tokens, cached) and exit; offline")
     run.add_argument("--overwrite", action="store_true",
                      help="replace a finished run of the same name")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -72,6 +74,10 @@ def run_command(args: argparse.Namespace) -> int:
 
     config = load_config(args.config, args.overrides).restricted(only_systems=args.only_systems)
     if args.dry_run:
+        # A dry run never touches the network: the Hugging Face libraries read these when
+        # first imported (not yet: evalmt imports them lazily), so hub models and data sets
+        # come from the local cache or are listed as unresolved.
+        os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         print(format_plan(plan(config, limit=args.limit), config.run_dir, config.cache_path))
         return 0
     options = RunOptions(overwrite=args.overwrite, limit=args.limit,
@@ -103,12 +109,15 @@ def run_command(args: argparse.Namespace) -> int:
 def format_plan(jobs: list, run_dir: Path, cache_path: Path) -> str:
     """Render the ``--dry-run`` job matrix as an aligned text table."""
     header = ("data set", "system", "segments", "tokens", "cached")
-    rows = [(j.dataset, j.system, str(j.segments), str(j.tokens),
-             "precomputed" if j.cached is None else f"{j.cached}/{j.segments}") for j in jobs]
+    rows = [(j.dataset, j.system, str(j.segments), "?" if j.tokens is None else str(j.tokens),
+             "?" if j.unresolved else "precomputed" if j.cached is None
+             else f"{j.cached}/{j.segments}") for j in jobs]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
                        enumerate(zip(row, widths, strict=True))) for row in [header, *rows]]
     todo = sum(j.segments - j.cached for j in jobs if j.cached is not None)
     lines.append(f"{len(jobs)} job(s); {todo} segment(s) to translate; cache {cache_path}; "
                  f"results would go to {run_dir}")
+    lines += [f"unresolved offline: {j.system} ({j.dataset}): {j.unresolved}"
+              for j in jobs if j.unresolved]
     return "\n".join(lines)
