@@ -1,7 +1,7 @@
 """Sending many JSON requests to an HTTP API: concurrency cap, rate limits, timeouts, retries.
 
-``send_all(client, requests, ...)`` posts every request with at most
-``concurrency`` in flight, under optional requests-per-minute and
+``send_all(clients, requests, ...)`` posts every request with one worker per
+client (so at most ``len(clients)`` in flight), under optional requests-per-minute and
 tokens-per-minute limits (a sliding 60-second window), each attempt cut off
 after ``timeout`` seconds. It calls ``on_reply`` once per request, as soon as
 that request has finished or finally failed, so the caller can store each
@@ -188,15 +188,20 @@ async def _attempt(client: Any, request: Request, headers: Mapping[str, str],
     return classify(response.status_code, response.headers, response.content)
 
 
-async def send_all(client: Any, requests: Sequence[Request], *, headers: Mapping[str, str],
-                   concurrency: int, timeout: float, retry: RetryPolicy,
+async def send_all(clients: Sequence[Any], requests: Sequence[Request], *,
+                   headers: Mapping[str, str], timeout: float, retry: RetryPolicy,
                    requests_per_minute: int | None = None, tokens_per_minute: int | None = None,
                    on_reply: Callable[[Reply], None],
                    usage_tokens: Callable[[dict[str, Any]], int | None] = lambda body: None,
                    clock: Callable[[], float] = time.monotonic,
                    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
                    rng: random.Random | None = None) -> None:
-    """Post every request (``client`` is an ``httpx.AsyncClient``); report each via ``on_reply``.
+    """Post every request; report each via ``on_reply``.
+
+    ``clients`` are ``httpx.AsyncClient``s, one per worker: a client of its own
+    per worker keeps httpx's connection-pool bookkeeping out of the way of
+    concurrent requests (encode/httpx#3215: one shared pool costs CPU that
+    grows with the number of requests in flight).
 
     ``usage_tokens(body)`` returns the tokens a successful answer really used,
     replacing the estimate in the tokens-per-minute window.
@@ -207,7 +212,7 @@ async def send_all(client: Any, requests: Sequence[Request], *, headers: Mapping
     queue = iter(range(len(requests)))
     stopped: list[str] = []
 
-    async def one(index: int) -> Reply:
+    async def one(client: Any, index: int) -> Reply:
         request = requests[index]
         waits: list[float] = []
         attempts = 0
@@ -242,8 +247,8 @@ async def send_all(client: Any, requests: Sequence[Request], *, headers: Mapping
             waits.append(wait)
             await sleep(wait)
 
-    async def worker() -> None:
+    async def worker(client: Any) -> None:
         for index in queue:  # a shared iterator: each index is taken by one worker
-            on_reply(await one(index))
+            on_reply(await one(client, index))
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(requests))))))
+    await asyncio.gather(*(worker(c) for c in clients[:max(1, len(requests))]))

@@ -24,6 +24,7 @@ the fingerprint, the manifest, the cache or an error message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -147,8 +148,6 @@ class OpenAISystem(Translator):
         self.clock: Callable[[], float] | None = None
         self.sleep: Callable[[float], Any] | None = None
         self.rng = random.Random(0)  # noqa: S311  (jitter, not cryptography)
-        #: Injectable for tests: the transport of the httpx client (e.g. httpx.MockTransport).
-        self.transport: Any = None
 
     @property
     def max_input_tokens(self) -> int | None:  # type: ignore[override]
@@ -269,14 +268,15 @@ class OpenAISystem(Translator):
         import httpx
 
         cfg = self.config
-        limits = httpx.Limits(max_connections=cfg.concurrency,
-                              max_keepalive_connections=cfg.concurrency)
-        extra = {"transport": self.transport} if self.transport is not None else {}
+        # One client (one keep-alive connection) per worker; one TLS context for all.
         # trust_env: HTTPS_PROXY / NO_PROXY / SSL_CERT_FILE apply, as for any HTTP client.
-        async with httpx.AsyncClient(timeout=cfg.timeout, limits=limits, **extra) as client:
+        options = {"timeout": cfg.timeout, "verify": httpx.create_ssl_context(),
+                   "limits": httpx.Limits(max_connections=1, max_keepalive_connections=1)}
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(httpx.AsyncClient(**options))
+                       for _ in range(min(cfg.concurrency, len(requests)))]
             await send_all(
-                client, requests, headers=headers, concurrency=cfg.concurrency,
-                timeout=cfg.timeout,
+                clients, requests, headers=headers, timeout=cfg.timeout,
                 retry=RetryPolicy(max_retries=cfg.max_retries, backoff=cfg.backoff,
                                   max_backoff=cfg.max_backoff, max_wait=cfg.max_wait),
                 requests_per_minute=cfg.requests_per_minute,
