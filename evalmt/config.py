@@ -284,6 +284,8 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
     data = _validate_items(raw.get("data"), "data", "reader", READERS, ReaderConfig, problems)
     systems = _validate_items(raw.get("systems"), "systems", "type", SYSTEMS, SystemConfig,
                               problems)
+    if systems is not None:
+        systems = _expand_systems(systems, Path(source).resolve().parent, problems)
     header = dict(raw)
     # Items with problems were reported above; stand-ins keep the header check quiet
     # about them, while a missing or non-list value is left for it to report.
@@ -303,7 +305,9 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
                 continue  # reported per item above
             problems.append((loc, _message(err, RunConfig, loc)))
     for key, default in (("data", ReaderConfig.model_fields["name"].default), ("systems", None)):
-        if isinstance(raw.get(key), list):
+        if key == "systems" and config is not None:  # expanded: one name per real system
+            problems += _duplicates([s.name for s in config.systems], key)
+        elif isinstance(raw.get(key), list):
             names = [str(item.get("name", default)) if isinstance(item, dict) else None
                      for item in raw[key]]
             problems += _duplicates(names, key)
@@ -473,6 +477,21 @@ def _validate_items(items: Any, key: str, tag: str, registry: Any, base: type,
                 loc = (key, i, *err["loc"])
                 problems.append((loc, _message(err, model, tuple(err["loc"]))))
     return out if len(out) == len(items) else None
+
+
+def _expand_systems(systems: list[SystemConfig], base_dir: Path,
+                    problems: list) -> list[SystemConfig] | None:
+    """Expand entries that stand for several systems (``SystemConfig.expand``)."""
+    out: list[SystemConfig] = []
+    ok = True
+    for i, cfg in enumerate(systems):
+        try:
+            out.extend(cfg.expand(base_dir=base_dir))
+        except ConfigError as exc:
+            key = "path" if isinstance(getattr(cfg, "path", None), str) else "name"
+            problems.append((("systems", i, key), str(exc)))
+            ok = False
+    return out if ok else None
 
 
 def _duplicates(names: list[str | None], key: str) -> list[tuple[tuple, str]]:

@@ -54,7 +54,9 @@ class Hygiene:
 
 
 def _length(text: str) -> int:
-    return sum(1 for ch in text if not ch.isspace())
+    # str.split() splits on exactly the characters str.isspace() accepts; joining is
+    # ~20x faster than a per-character test on 2,000 paragraph-long outputs.
+    return len("".join(text.split()))
 
 
 def check_outputs(*, system: str, hypotheses: Sequence[str],

@@ -252,7 +252,11 @@ def reference_fields(record: Mapping[str, Any], paths: Sequence[str], location: 
 
 
 class LineAlignedConfig(ReaderConfig):
-    """``text``: a source file, one or more reference files, an optional doc-id file."""
+    """``text``: a source file, one or more reference files, an optional doc-id file.
+
+    Each ``references`` entry is a file or a glob; a glob matching several files
+    (``….ref.*.en``) gives one reference stream per file, in sorted order.
+    """
 
     reader: Literal["text"]
     source: str
@@ -268,10 +272,9 @@ class LineAlignedReader(Reader):
     def read(self, config: LineAlignedConfig, *, base_dir: Path) -> TestSet:
         """Read the parallel files; unequal line counts are an error, never a truncation."""
         src_path = single_file(config.source, base_dir=base_dir, key="source")
-        ref_paths = [
-            single_file(r, base_dir=base_dir, key=f"references.{i}")
-            for i, r in enumerate(config.references)
-        ]
+        # A glob may name several reference files (WMT's ref.A, ref.B): one stream
+        # each, in sorted file-name order.
+        ref_paths = [p for r in config.references for p in resolve_paths(r, base_dir=base_dir)]
         id_path = (None if config.doc_ids is None
                    else single_file(config.doc_ids, base_dir=base_dir, key="doc_ids"))
         src = text_lines(src_path)

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 REPORT = "report.html"
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
             "\u2029": "\\u2029"}
+_ESCAPE_TABLE = str.maketrans(_ESCAPES)
 
 
 def _finite(value: Any) -> Any:
@@ -55,7 +56,7 @@ def embed_json(payload: Any) -> str:
     """
     text = json.dumps(_finite(payload), ensure_ascii=False, separators=(",", ":"),
                       allow_nan=False)
-    return "".join(_ESCAPES.get(ch, ch) for ch in text)
+    return text.translate(_ESCAPE_TABLE)  # one C pass; a per-character join took seconds
 
 
 def _score(value: Any) -> float | None:

@@ -60,7 +60,9 @@ def render_groups_csv(report: ScoreReport) -> str:
 
 def render_segments_csv(report: ScoreReport) -> str:
     """Render the per-segment scores as CSV."""
-    return _csv(SEGMENT_COLUMNS, (asdict(r) for r in report.segments))
+    # vars(), not asdict(): the rows hold only scalars, and asdict's deep copy
+    # costs seconds for 15 systems x 2,000 segments x 2 metrics.
+    return _csv(SEGMENT_COLUMNS, (vars(r) for r in report.segments))
 
 
 def render_segment_details(report: ScoreReport) -> str:

@@ -42,6 +42,14 @@ class SystemConfig(BaseModel):
     name: str
     type: str
 
+    def expand(self, *, base_dir: Path) -> list[SystemConfig]:
+        """Return the systems this entry stands for; one entry is one system by default.
+
+        An entry may stand for several systems (a ``hypotheses`` glob: one per
+        file). Raises ``ConfigError`` naming the key when it cannot expand.
+        """
+        return [self]
+
 
 @dataclass(frozen=True)
 class PieceResult:

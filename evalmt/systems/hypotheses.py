@@ -8,7 +8,16 @@ Two layouts:
   (field names configurable), the output in ``field`` (default ``hyp``).
 
 ``format: auto`` (the default) picks ``jsonl`` for ``.jsonl``/``.ndjson``
-files and ``lines`` otherwise. The outputs are handed to the runner through
+files and ``lines`` otherwise.
+
+Many systems in one entry: when ``name`` contains ``{system}``, ``path`` may be
+a glob or a folder and the entry becomes one system per file (``expand``),
+named by putting each file's system name into ``name``. The system name is the
+``system`` group (or the first group) of the regex ``system_pattern`` searched
+in the file name; by default it is what the ``*`` of a glob's file-name part
+matched (``generaltest2023.zh-en.hyp.*.en`` → ``GPT4-5shot``), or for a folder
+the file name without its last suffix. Files of a folder that do not match
+``system_pattern`` are left out. The outputs are handed to the runner through
 ``precomputed_outputs`` and never go through translation or the cache. A line
 count that differs from the test set, a missing or an extra (doc_id, seg_id)
 is a ``DataError`` naming the file and the first offending key.
@@ -16,14 +25,16 @@ is a ``DataError`` naming the file and the first offending key.
 
 from __future__ import annotations
 
+import glob
 import json
+import re
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from evalmt.data.model import file_sha256
-from evalmt.errors import DataError, TranslationError
+from evalmt.errors import ConfigError, DataError, TranslationError
 from evalmt.systems.base import SystemConfig, Translator
 
 if TYPE_CHECKING:
@@ -35,12 +46,80 @@ class HypothesesConfig(SystemConfig):
 
     type: Literal["hypotheses"] = "hypotheses"
     #: The output file; relative paths resolve against ``base_dir`` (the config's folder).
+    #: With ``{system}`` in ``name``: a glob or a folder of output files, one system each.
     path: str
+    #: Regex searched in each file name; its ``system`` group (or first group) names the system.
+    system_pattern: str | None = None
     format: Literal["auto", "lines", "jsonl"] = "auto"
     #: JSONL only: the fields holding the output and the segment key.
     field: str = "hyp"
     doc_id_field: str = "doc_id"
     seg_id_field: str = "seg_id"
+
+    def expand(self, *, base_dir: Path) -> list[SystemConfig]:
+        """One system per matching file when ``name`` holds ``{system}``; else this entry."""
+        if SYSTEM_FIELD not in self.name:
+            if self.system_pattern is not None:
+                raise ConfigError(f"system_pattern is set but name {self.name!r} has no "
+                                  f"{SYSTEM_FIELD} to put the system name into")
+            return [self]
+        pattern = self._pattern()
+        files = _matching_files(self.path, base_dir)
+        named: dict[str, Path] = {}
+        for file in files:
+            match = pattern.search(file.name)
+            if match is None:
+                continue
+            system = match.group("system") if "system" in pattern.groupindex \
+                else match.group(1) if pattern.groups else match.group(0)
+            if not system:
+                raise ConfigError(f"{file}: system_pattern {pattern.pattern!r} matched an "
+                                  "empty system name")
+            if system in named:
+                raise ConfigError(f"{file} and {named[system]} both give system {system!r}")
+            named[system] = file
+        if not named:
+            raise ConfigError(f"no file of {self.path!r} matches system_pattern "
+                              f"{pattern.pattern!r}")
+        return [self.model_copy(update={"name": self.name.replace(SYSTEM_FIELD, system),
+                                        "path": str(file), "system_pattern": None})
+                for system, file in named.items()]
+
+    def _pattern(self) -> re.Pattern[str]:
+        if self.system_pattern is not None:
+            try:
+                return re.compile(self.system_pattern)
+            except re.error as exc:
+                raise ConfigError(f"system_pattern {self.system_pattern!r} is not a valid "
+                                  f"regex: {exc}") from None
+        name = Path(self.path).name
+        if glob.has_magic(name):
+            if name.count("*") != 1 or glob.has_magic(name.replace("*", "")):
+                raise ConfigError(f"cannot tell the system name from glob {name!r} (one `*` "
+                                  "only); give system_pattern, a regex with a (?P<system>...) "
+                                  "group")
+            head, tail = name.split("*")
+            return re.compile(f"^{re.escape(head)}(?P<system>.+){re.escape(tail)}$")
+        return re.compile(r"^(?P<system>.+?)(?:\.[^.]*)?$")  # a folder: name minus suffix
+
+
+#: The placeholder in a ``hypotheses`` entry's name that each file's system name replaces.
+SYSTEM_FIELD = "{system}"
+
+
+def _matching_files(path: str, base_dir: Path) -> list[Path]:
+    """Sorted files of a glob or folder (relative to ``base_dir``); none is a ConfigError."""
+    raw = Path(path).expanduser()
+    full = raw if raw.is_absolute() else base_dir / raw
+    if full.is_dir():
+        files = sorted(p for p in full.iterdir() if p.is_file() and not p.name.startswith("."))
+    elif full.is_file():
+        files = [full]
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(full)) if Path(p).is_file())
+    if not files:
+        raise ConfigError(f"{path!r} matches no file (looked in {base_dir})")
+    return files
 
 
 class HypothesesSystem(Translator):
