@@ -32,6 +32,12 @@ GOOD = [
         id="text-two-refs",
     ),
     pytest.param(
+        {"reader": "text", "source": "src.zh", "references": ["ref.*.en"]},
+        {"src.zh": "你好\n", "ref.B.en": "hi\n", "ref.A.en": "hello\n"},
+        [("src", "1", "你好", ("hello", "hi"))],
+        id="text-references-glob-one-stream-per-file-sorted",
+    ),
+    pytest.param(
         {**TEXT, "doc_ids": "ids.txt"},
         {"src.zh": "一\n二\n三", "a.en": "one\ntwo\nthree", "b.en": "1\n2\n3",
          "ids.txt": "d1\nd1\nd2\n"},

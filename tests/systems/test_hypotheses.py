@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -121,3 +122,77 @@ def test_unknown_option_is_rejected():
     cls = SYSTEMS.get("hypotheses")
     with pytest.raises(ValidationError, match="colum"):
         cls.config_model(name="h", type="hypotheses", path="x", colum="hyp")
+
+
+# -- many systems in one entry ---------------------------------------------------------
+
+
+def _wmt_folder(tmp_path):
+    out = tmp_path / "sub"
+    out.mkdir()
+    for system in ("GPT4-5shot", "IOL_Research", "ONLINE-A"):
+        (out / f"generaltest2023.zh-en.hyp.{system}.en").write_text(f"{system}\n")
+    (out / "generaltest2023.zh-en.src.zh").write_text("源\n")
+    return out
+
+
+def _config(tmp_path, systems):
+    import yaml
+
+    from evalmt.config import load_config
+
+    (tmp_path / "src.txt").write_text("源\n")
+    (tmp_path / "ref.txt").write_text("ref\n")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "t", "data": [{"reader": "text", "source": "src.txt",
+                               "references": ["ref.txt"]}],
+        "systems": systems}))
+    return load_config(path)
+
+
+@pytest.mark.parametrize(("entry", "names"), [
+    ({"name": "{system}", "path": "sub/generaltest2023.zh-en.hyp.*.en"},
+     ["GPT4-5shot", "IOL_Research", "ONLINE-A"]),
+    ({"name": "wmt23-{system}", "path": "sub/*.hyp.*.en",
+      "system_pattern": r"\.hyp\.(.+)\.en$"},
+     ["wmt23-GPT4-5shot", "wmt23-IOL_Research", "wmt23-ONLINE-A"]),
+    ({"name": "{system}", "path": "sub", "system_pattern": r"hyp\.(?P<system>[^.]+)\.en"},
+     ["GPT4-5shot", "IOL_Research", "ONLINE-A"]),
+    ({"name": "{system}", "path": "sub/generaltest2023.zh-en.src.zh"},
+     ["generaltest2023.zh-en.src"]),
+])
+def test_one_entry_becomes_one_system_per_file(tmp_path, entry, names):
+    folder = _wmt_folder(tmp_path)
+    config = _config(tmp_path, [{"type": "hypotheses", **entry}])
+    assert [s.name for s in config.systems] == names
+    for system in config.systems:
+        assert system.path.endswith(f".hyp.{system.name.removeprefix('wmt23-')}.en") \
+            or system.path == str(folder / "generaltest2023.zh-en.src.zh")
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"name": "{system}", "path": "sub/nothing.*.en"}, "systems.0.path: 'sub/nothing.*.en' "
+                                                       "matches no file"),
+    ({"name": "{system}", "path": "sub/*.hyp.*.en"}, "one `*` only"),
+    ({"name": "{system}", "path": "sub", "system_pattern": "(("}, "not a valid regex"),
+    ({"name": "{system}", "path": "sub", "system_pattern": "nomatch"}, "matches system_pattern"),
+    ({"name": "x", "path": "sub/a.txt", "system_pattern": "a"}, "has no {system}"),
+    ({"name": "{system}", "path": "sub", "system_pattern": r"(\d*)\.en$"}, "empty system name"),
+])
+def test_bad_expansions_are_config_errors(tmp_path, entry, message):
+    from evalmt.errors import ConfigError
+
+    _wmt_folder(tmp_path)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _config(tmp_path, [{"type": "hypotheses", **entry}])
+
+
+def test_expanded_names_clash_with_other_systems(tmp_path):
+    from evalmt.errors import ConfigError
+
+    _wmt_folder(tmp_path)
+    with pytest.raises(ConfigError, match="duplicate name 'ONLINE-A'"):
+        _config(tmp_path, [{"type": "hypotheses", "name": "{system}",
+                            "path": "sub/generaltest2023.zh-en.hyp.*.en"},
+                           {"type": "copy", "name": "ONLINE-A"}])
