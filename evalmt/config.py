@@ -106,6 +106,18 @@ class ExecutionConfig(_Strict):
         return self
 
 
+class HumanConfig(_Strict):
+    """Human system scores to measure every metric's agreement against (``evalmt.data.human``)."""
+
+    #: The human ranking file; relative to the config file's folder.
+    path: str
+    format: Literal["auto", "wmt23-tsv", "wmt22-txt", "csv"] = "auto"
+    #: The data set the judgements belong to; may be left out when there is one data set.
+    dataset: str | None = None
+    #: How tables name this ranking (default: the file name).
+    label: str | None = None
+
+
 class RunConfig(_Strict):
     """A validated run: data sets × systems × metrics, and where results go."""
 
@@ -115,6 +127,7 @@ class RunConfig(_Strict):
     metrics: tuple[MetricConfig, ...] = tuple(MetricConfig(name=n) for n in DEFAULT_METRICS)
     confidence: ConfidenceConfig | None = ConfidenceConfig()
     significance: SignificanceConfig | None = SignificanceConfig()
+    human: tuple[HumanConfig, ...] = ()
     output: str = "results/"
     cache: str | None = None
     plugins: tuple[str, ...] = ()
@@ -129,6 +142,15 @@ class RunConfig(_Strict):
         if isinstance(value, list | tuple):
             return [{"name": v} if isinstance(v, str) else v for v in value]
         return value
+
+    @field_validator("human", mode="before")
+    @classmethod
+    def _one_human(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    def human_for(self, dataset: str) -> list[HumanConfig]:
+        """The human rankings that belong to data set ``dataset``."""
+        return [h for h in self.human if h.dataset in (None, dataset)]
 
     @property
     def base_dir(self) -> Path:
@@ -312,9 +334,25 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
                      for item in raw[key]]
             problems += _duplicates(names, key)
     problems += _metric_problems(config, raw, data)
+    if config is not None and data is not None:
+        problems += _human_problems(config)
     if problems or config is None:
         raise ConfigError(_format(problems, source, lines or {}))
     return config
+
+
+def _human_problems(config: RunConfig) -> list[tuple[tuple, str]]:
+    """Each ``human`` entry must name one of the data sets (or there must be only one)."""
+    names = [d.name for d in config.data]
+    problems: list[tuple[tuple, str]] = []
+    for i, human in enumerate(config.human):
+        if human.dataset is None and len(names) > 1:
+            problems.append((("human", i, "dataset"), "required with several data sets "
+                             f"(one of: {', '.join(names)})"))
+        elif human.dataset is not None and human.dataset not in names:
+            problems.append((("human", i, "dataset"), f"no data set {human.dataset!r} "
+                             f"(data sets: {', '.join(names)})"))
+    return problems
 
 
 def _metric_problems(config: RunConfig | None, raw: dict[str, Any],
