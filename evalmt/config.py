@@ -47,6 +47,10 @@ from evalmt.errors import ConfigError, EvalMTError, RegistryError
 from evalmt.systems.base import SYSTEMS, SystemConfig
 
 PKG_PREFIX = "pkg://"
+#: Names a file of a fetched data set (``evalmt data fetch``); see ``data_dir``.
+DATA_PREFIX = "data://"
+#: Where ``evalmt data fetch`` stores sets unless told otherwise.
+DEFAULT_DATA_DIR = "~/.cache/evalmt/data"
 
 
 class _Strict(BaseModel):
@@ -128,6 +132,9 @@ class RunConfig(_Strict):
     confidence: ConfidenceConfig | None = ConfidenceConfig()
     significance: SignificanceConfig | None = SignificanceConfig()
     human: tuple[HumanConfig, ...] = ()
+    #: Where ``data://<set>/<file>`` paths point: the data cache of ``evalmt data fetch``,
+    #: or a local folder holding the same sets (relative to the config file's folder).
+    data_dir: str = DEFAULT_DATA_DIR
     output: str = "results/"
     cache: str | None = None
     plugins: tuple[str, ...] = ()
@@ -147,10 +154,6 @@ class RunConfig(_Strict):
     @classmethod
     def _one_human(cls, value: Any) -> Any:
         return [value] if isinstance(value, dict) else value
-
-    def human_for(self, dataset: str) -> list[HumanConfig]:
-        """The human rankings that belong to data set ``dataset``."""
-        return [h for h in self.human if h.dataset in (None, dataset)]
 
     @property
     def base_dir(self) -> Path:
@@ -301,13 +304,18 @@ def validate_config(raw: dict[str, Any], *, source: str = "<config>",
             if err:
                 problems.append((("plugins", i), err))
     raw = dict(raw)
-    if isinstance(raw.get("data"), list):
-        raw["data"] = [_pkg_paths(item) for item in raw["data"]]
+    base_dir = Path(source).resolve().parent
+    data_dir = raw.get("data_dir", RunConfig.model_fields["data_dir"].default)
+    for key in ("data", "systems"):
+        if isinstance(raw.get(key), list):
+            raw[key] = [_pkg_paths(item, data_dir=data_dir, base_dir=base_dir,
+                                   problems=problems, loc=(key, i))
+                        for i, item in enumerate(raw[key])]
     data = _validate_items(raw.get("data"), "data", "reader", READERS, ReaderConfig, problems)
     systems = _validate_items(raw.get("systems"), "systems", "type", SYSTEMS, SystemConfig,
                               problems)
     if systems is not None:
-        systems = _expand_systems(systems, Path(source).resolve().parent, problems)
+        systems = _expand_systems(systems, base_dir, problems)
     header = dict(raw)
     # Items with problems were reported above; stand-ins keep the header check quiet
     # about them, while a missing or non-list value is left for it to report.
@@ -473,14 +481,32 @@ def _list_index(items: list, part: str) -> int | None:
     return None
 
 
-def _pkg_paths(value: Any) -> Any:
+def _pkg_paths(value: Any, **where: Any) -> Any:
+    """Resolve ``pkg://`` and ``data://`` values inside a data set or system entry."""
     if isinstance(value, str):
+        if value.startswith(DATA_PREFIX):
+            return _data_path(value, **where)
         return resolve_pkg_path(value)
     if isinstance(value, list):
-        return [_pkg_paths(v) for v in value]
+        return [_pkg_paths(v, **where) for v in value]
     if isinstance(value, dict):
-        return {k: _pkg_paths(v) for k, v in value.items()}
+        return {k: _pkg_paths(v, **where) for k, v in value.items()}
     return value
+
+
+def _data_path(value: str, *, data_dir: Any, base_dir: Path, problems: list,
+               loc: tuple) -> str:
+    """``data://<set>/<file>`` → a path under ``data_dir``; a missing set is a problem."""
+    if not isinstance(data_dir, str):
+        return value  # the header model reports a mistyped data_dir
+    folder = Path(data_dir).expanduser()
+    folder = folder if folder.is_absolute() else base_dir / folder
+    name = value[len(DATA_PREFIX):].lstrip("/").split("/", 1)[0]
+    if not (folder / name).is_dir():
+        problems.append((loc, f"{value}: data set {name!r} is not in {folder}; run `evalmt "
+                              f"data fetch {name}` or point data_dir at a folder holding it"))
+        return value
+    return str(folder / value[len(DATA_PREFIX):].lstrip("/"))
 
 
 def _validate_items(items: Any, key: str, tag: str, registry: Any, base: type,

@@ -109,12 +109,29 @@ class RunData:
 
     full: tuple[TestSet, ...]
     testsets: tuple[TestSet, ...]
+    #: Human rankings (``human:``) per data set name, for the agreement tables.
+    humans: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def read_data(config: RunConfig, limit: int | None) -> RunData:
-    """Phase 1: read every data set; any data error comes before any output."""
+    """Phase 1: read every data set and human ranking; data errors come before any output."""
     full = read_full_datasets(config)
-    return RunData(tuple(full), tuple(limit_dataset(t, limit) for t in full))
+    return RunData(tuple(full), tuple(limit_dataset(t, limit) for t in full),
+                   read_human_rankings(config))
+
+
+def read_human_rankings(config: RunConfig) -> dict[str, list[Any]]:
+    """Read every ``human`` file of ``config``, keyed by data set name."""
+    from evalmt.data.human import read_human_scores
+
+    out: dict[str, list[Any]] = {}
+    for human in config.human:
+        path = Path(human.path).expanduser()
+        ranking = read_human_scores(path if path.is_absolute() else config.base_dir / path,
+                                    format=human.format, label=human.label)
+        for dataset in ([human.dataset] if human.dataset else [d.name for d in config.data]):
+            out.setdefault(dataset, []).append(ranking)
+    return out
 
 
 def read_full_datasets(config: RunConfig) -> list[TestSet]:
@@ -186,7 +203,8 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
                                   progress=options.progress)
         check_complete(config, manifest)
         results = tuple(score_phase(config, t, folders[t.name], outputs[t.name], run_dir,
-                                    manifest) for t in data.testsets)
+                                    manifest, humans=data.humans.get(t.name, ()))
+                        for t in data.testsets)
     except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
         manifest.error = f"{type(exc).__name__}: {exc}"
         manifest.finished = now()
@@ -332,8 +350,12 @@ def check_complete(config: RunConfig, manifest: Manifest) -> None:
 
 def score_phase(config: RunConfig, testset: TestSet, folder: Path,
                 outputs: list[SystemOutputs], run_dir: RunDirectory,
-                manifest: Manifest) -> DatasetResult:
-    """Phase 3: score all systems of one data set and write its tables."""
+                manifest: Manifest, humans: Sequence[Any] = ()) -> DatasetResult:
+    """Phase 3: score all systems of one data set and write its tables.
+
+    With ``humans`` (rankings of this data set), every metric's agreement with
+    them goes into ``agreement.csv``, scores.json and scores.md.
+    """
     from evalmt.metrics import (
         ConfidenceOptions,
         SignificanceOptions,
@@ -363,6 +385,7 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
         for metric in metrics:
             metric.close()
     from evalmt.hygiene import render_csv, render_markdown
+    from evalmt.report import agreement
     from evalmt.report import usage as api_usage
 
     hygiene = [o.hygiene for o in outputs]
@@ -373,9 +396,16 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     if usage:
         appendix += f"\n### API usage and cost\n\n{api_usage.render_markdown(usage)}"
         run_dir.write_text(folder / "usage.csv", api_usage.render_csv(usage))
-    write_score_tables(report, folder, json_extra={"hygiene": [h.as_dict() for h in hygiene],
-                                                   **({"usage": usage} if usage else {})},
-                       markdown_appendix=appendix)
+    higher = dict(zip(report.metrics, report.higher_is_better, strict=True))
+    agreed = [a for h in humans
+              for a in agreement.agreements((vars(r) for r in report.corpus), higher, h)]
+    if humans:
+        appendix += f"\n{agreement.render_markdown(agreed)}"
+        run_dir.write_text(folder / "agreement.csv", agreement.render_csv(agreed))
+    write_score_tables(report, folder, json_extra={
+        "hygiene": [h.as_dict() for h in hygiene], **({"usage": usage} if usage else {}),
+        **({"human_agreement": [a.as_dict() for a in agreed]} if humans else {})},
+        markdown_appendix=appendix)
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
     entry = manifest.datasets[testset.name]
     entry.metrics = metric_entries(report, [m.describe() for m in metrics])

@@ -38,6 +38,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="per-document deltas B - A between two systems")
     parser.add_argument("--top", type=int_at_least(0, "an integer >= 0"), default=20,
                         help="with --diff: show this many documents (0 = all; default 20)")
+    parser.add_argument("--human", metavar="FILE",
+                        help="human system scores (WMT23 .tsv, WMT22 .txt, or CSV "
+                             "system,score[,rank range]): add each metric's Kendall tau, Pearson "
+                             "r, pairwise accuracy and cluster contradictions")
+    parser.add_argument("--human-format", choices=("auto", "wmt23-tsv", "wmt22-txt", "csv"),
+                        default="auto", help="format of --human (default: by extension)")
     parser.add_argument("-o", "--output", help="write to this file instead of stdout")
     parser.set_defaults(func=compare_command)
 
@@ -55,6 +61,11 @@ def compare_command(args: argparse.Namespace) -> int:
     )
 
     runs = [load_run(path, dataset=args.dataset) for path in args.runs]
+    human = None
+    if args.human:
+        from evalmt.data.human import read_human_scores
+
+        human = read_human_scores(args.human, format=args.human_format)
     if args.diff:
         diff = document_diff(runs, *args.diff, metric=args.metric,
                              allow_mismatch=args.allow_mismatch)
@@ -70,6 +81,8 @@ def compare_command(args: argparse.Namespace) -> int:
     else:
         board = build_leaderboard(runs, metric=args.metric, allow_mismatch=args.allow_mismatch)
         text = render_leaderboard(board, args.format)
+    if human is not None and not args.diff:
+        text = _with_agreement(text, board, human, runs, args)
     if args.output:
         from evalmt.report.run_dir import atomic_write_text
 
@@ -77,3 +90,27 @@ def compare_command(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _with_agreement(text: str, board, human, runs, args: argparse.Namespace) -> str:
+    """Append (md, csv, tex) or add (json) the leaderboard's agreement with ``human``."""
+    import json
+
+    from evalmt.report import agreement
+
+    higher: dict[str, bool] = {}
+    for run in runs:
+        higher.update(run.higher)
+    results = agreement.leaderboard_agreements(
+        board, human, higher=higher,
+        clusters_comparable=args.significance or len({r.run for r in board.rows}) == 1)
+    if args.format == "json":
+        doc = json.loads(text)
+        doc["human_agreement"] = [a.as_dict() for a in results]
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if args.format == "csv":
+        return text + "\n" + agreement.render_csv(results)
+    table = agreement.render_markdown(results)
+    if args.format == "tex":
+        return text + "".join(f"% {line}\n" for line in table.splitlines())
+    return text + "\n" + table

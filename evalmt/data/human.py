@@ -1,16 +1,20 @@
-"""Human system-level judgements (WMT rankings, a plain CSV): read into one ``HumanRanking``.
+r"""Human system-level judgements (WMT rankings, a plain CSV): read into one ``HumanRanking``.
 
 Three formats, picked by ``format`` (``auto``: by the file's extension):
 
 * ``wmt23-tsv`` (``.tsv``): the WMT23 ``human-ranking.<pair>.tsv`` — no header,
   columns ``pair, system, rank range, score`` (rank range ``3-8`` or ``1``).
-  Names are LaTeX-escaped there (``IOL\\_Research``); the escapes are removed.
+  Names are LaTeX-escaped there (``IOL\_Research``); the escapes are removed.
 * ``wmt22-txt`` (``.txt``): the WMT22 ``human-ranking.<pair>.txt`` — whitespace
   separated ``raw, z, N, N.all, system.id, system``; the score is the z-score
   (the organisers rank by it). No rank ranges.
 * ``csv`` (``.csv``): ``system,score[,rank range]``, with or without a header row.
 
-Higher human scores are better in every format. A rank range is the
+Higher human scores are better in every format. The WMT files list systems
+best first: that order is the organisers' ranking, made from unrounded scores,
+so when the printed (rounded) scores tie — WMT22 zh-en prints -0.083 for both
+Online-A and DLUT — the order still ranks them (``HumanRanking.ordered``). A
+rank range is the
 organisers' cluster: humans consider system A significantly better than B when
 A's whole range lies above B's (``A.rank_high < B.rank_low``).
 """
@@ -57,6 +61,9 @@ class HumanRanking:
     path: str
     format: str
     scores: tuple[HumanScore, ...]
+    #: The file lists systems best first (the organisers' ranking): the order breaks
+    #: ties between printed scores. True for WMT files whose scores never increase.
+    ordered: bool = False
 
     @property
     def has_ranks(self) -> bool:
@@ -64,7 +71,7 @@ class HumanRanking:
         return any(s.rank_low is not None for s in self.scores)
 
     def by_system(self) -> dict[str, HumanScore]:
-        """The scores keyed by system name."""
+        """Return the scores keyed by system name."""
         return {s.system: s for s in self.scores}
 
 
@@ -94,7 +101,8 @@ def read_human_scores(path: str | Path, *, format: str = "auto",
         scores.append(score)
     if len(scores) < 2:
         raise DataError(f"{path}: {len(scores)} system(s); agreement needs at least 2")
-    return HumanRanking(label or path.name, str(path), format, tuple(scores))
+    ordered = format != "csv" and all(a.score >= b.score for a, b in zip(scores, scores[1:]))
+    return HumanRanking(label or path.name, str(path), format, tuple(scores), ordered)
 
 
 def _number(text: str, path: Path, line: int, what: str) -> float:

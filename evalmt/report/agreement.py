@@ -5,7 +5,10 @@ humans scored: Kendall's tau-b, Pearson's r and pairwise accuracy (Kocmi et
 al., 2021, "To Ship or Not to Ship": the share of system pairs that the metric
 orders as the humans do), and the pairs on which the metric's rank clusters
 contradict the human clusters (the metric puts A in a better cluster than B
-while the humans' rank ranges put B above A). Scores of lower-is-better
+while the humans' rank ranges put B above A). Where the human file is the
+organisers' ranking (``HumanRanking.ordered``), its order ranks the systems
+for tau and pairwise accuracy (it breaks ties between rounded printed scores);
+Pearson's r always uses the scores. Scores of lower-is-better
 metrics (TER) are negated first, so agreement is positive for every metric.
 
 Works on any metric the report holds (``scores.json`` rows: system, metric,
@@ -49,7 +52,7 @@ class Agreement:
     not_scored: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (contradictions as ``[metric's better, humans' better]`` pairs)."""
+        """Return a JSON-ready dict (contradictions as [metric's better, humans' better])."""
         return {"metric": self.metric, "human": self.human, "systems": list(self.systems),
                 "kendall_tau": self.kendall_tau, "pearson": self.pearson,
                 "pairwise_accuracy": self.pairwise_accuracy, "pairs": self.pairs,
@@ -107,7 +110,9 @@ def agreement(*, metric: str, scores: Mapping[str, float], higher_is_better: boo
     sign = 1.0 if higher_is_better else -1.0
     x = [sign * scores[s] for s in common]
     y = [people[s].score for s in common]
-    c, d, tx, ty, pairs = kendall_counts(x, y)
+    position = {h.system: i for i, h in enumerate(human.scores)}
+    order = [-float(position[s]) for s in common] if human.ordered else y
+    c, d, tx, ty, pairs = kendall_counts(x, order)
     human_ordered = c + d + tx  # pairs the humans do not tie
     tau = kendall_tau_b(c, d, tx, ty, pairs) if len(common) >= 2 else None
     compared = human.has_ranks and all(clusters.get(s) is not None for s in common)
@@ -158,7 +163,7 @@ def _contradiction_text(a: Agreement) -> str:
 
 
 def render_markdown(results: list[Agreement]) -> str:
-    """A Markdown table of the agreements, and what was left out under it."""
+    """Render a Markdown table of the agreements, and what was left out under it."""
     if not results:
         return ""
     lines = [f"### Agreement with human judgements ({results[0].human})", "",
@@ -183,7 +188,7 @@ def render_markdown(results: list[Agreement]) -> str:
 
 
 def render_csv(results: list[Agreement]) -> str:
-    """The agreements as CSV (full precision; contradictions as ``A>B`` joined by ``;``)."""
+    """Render the agreements as CSV (full precision; contradictions as ``A>B`` joined by ``;``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -195,3 +200,25 @@ def render_csv(results: list[Agreement]) -> str:
                          ";".join(f"{m}>{h}" for m, h in a.contradictions)
                          if a.clusters_compared else "", a.human])
     return buf.getvalue()
+
+
+def leaderboard_agreements(board: Any, human: HumanRanking, *, higher: Mapping[str, bool],
+                           clusters_comparable: bool) -> list[Agreement]:
+    """Agreement of every metric of an ``evalmt compare`` leaderboard with ``human``.
+
+    Rank clusters are compared only when ``clusters_comparable`` (one run, or
+    clusters re-computed over all runs); a system shown by several runs is a
+    ``DataError`` (one score per system is needed).
+    """
+    from evalmt.errors import DataError
+
+    seen: dict[str, str] = {}
+    for row in board.rows:
+        if row.system in seen:
+            raise DataError(f"--human: system {row.system!r} is in runs {seen[row.system]!r} "
+                            f"and {row.run!r}; agreement needs one score per system")
+        seen[row.system] = row.run
+    rows = [{"system": r.system, "metric": m, "score": c.score,
+             "cluster": c.cluster if clusters_comparable else None}
+            for r in board.rows for m, c in zip(board.metrics, r.cells, strict=True)]
+    return agreements(rows, higher, human)

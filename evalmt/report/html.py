@@ -151,7 +151,7 @@ def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[st
         "higher": [higher_is_better(m, scores.get("higher_is_better")) for m in metrics],
         "scores": scores.get("scores", []), "hygiene": scores.get("hygiene", []),
         "usage": scores.get("usage", []),
-        "notes": scores.get("notes", []),
+        "notes": scores.get("notes", []), "agreement": scores.get("human_agreement", []),
         "significance": _read_csv(folder / "significance.csv"),
         "docs": {"ids": doc_ids, "segments": doc_sizes, "scores": doc_scores},
         "segments": segments,

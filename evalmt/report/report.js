@@ -94,6 +94,29 @@
     });
     ds.notes.forEach(function (n) { ul.appendChild(el("li", {text: "note: " + n})); });
     notes.appendChild(ul);
+    renderAgreement();
+  }
+
+  /* ---------- metric-human agreement (scores.json "human_agreement") ---------- */
+  function renderAgreement() {
+    var box = $("summary-agreement"), rows = state.ds.agreement || [];
+    box.textContent = "";
+    if (!rows.length) return;
+    function num(v) { return v === null || v === undefined ? "n/a" : v.toFixed(3); }
+    var cols = ["human", "metric", "systems", "Kendall τ", "Pearson r", "pairwise accuracy", "cluster contradictions (metric's better > humans' better)"];
+    box.appendChild(el("h3", {text: "Agreement with human judgements"}));
+    box.appendChild(el("table", {id: "agreement-table"}, [
+      el("thead", null, [el("tr", null, cols.map(function (c) { return el("th", {text: c}); }))]),
+      el("tbody", null, rows.map(function (a) {
+        var contra = a.contradictions === null ? "n/a" : (a.contradictions.length ? a.contradictions.map(function (p) { return p[0] + " > " + p[1]; }).join("; ") : "none");
+        var acc = a.pairwise_accuracy === null ? "n/a" : num(a.pairwise_accuracy) + " (" + a.concordant + "/" + a.pairs + ")";
+        return el("tr", null, [a.human, a.metric, String(a.systems.length), num(a.kendall_tau), num(a.pearson), acc, contra]
+          .map(function (v) { return el("td", {text: v}); }));
+      }))]));
+    var first = rows[0], left = [];
+    if (first.not_in_human.length) left.push("not in the human ranking: " + first.not_in_human.join(", "));
+    if (first.not_scored.length) left.push("judged by humans but not scored here: " + first.not_scored.join(", "));
+    if (left.length) box.appendChild(el("ul", null, left.map(function (t) { return el("li", {text: t}); })));
   }
 
   /* ---------- documents: sorted/filtered index shared by table, chart and worst lists ---------- */
