@@ -1,4 +1,7 @@
-"""``evalmt data inspect``: read a data set and show what the readers decided, per document.
+"""``evalmt data inspect`` and ``evalmt data fetch``.
+
+``inspect`` reads a data set and shows what the readers decided, per document;
+``fetch`` downloads a named public set (WMT22/WMT23 zh-en) into the data cache.
 
 Shows layout, paragraph counts per language, pairs, every non-1-1 alignment
 decision with line numbers, unassigned lines, cleaning counts and warnings;
@@ -24,7 +27,7 @@ PREVIEW_CHARS = 40
 
 def add_parser(subparsers: Any) -> None:
     """Add ``data`` (with its ``inspect`` sub-command) to the top-level parser."""
-    data = subparsers.add_parser("data", help="inspect input data sets")
+    data = subparsers.add_parser("data", help="inspect input data sets, fetch public ones")
     commands = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     commands.required = True
     inspect = commands.add_parser(
@@ -41,6 +44,44 @@ def add_parser(subparsers: Any) -> None:
     inspect.add_argument("--tgt-lang", help="target language (reader default: en)")
     inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
     inspect.set_defaults(func=run_inspect)
+    fetch = commands.add_parser(
+        "fetch", help="download a public test set (with system outputs) into the data cache",
+        description="Download the files of a named set from the organisers' repository at a "
+                    "pinned commit, check every sha256, and store the set whole in the data "
+                    "cache (nothing is stored on any error). Configs name its files "
+                    "data://NAME/FILE.")
+    fetch.add_argument("name", nargs="?", help="the set, e.g. wmt23-zh-en (--list shows all)")
+    fetch.add_argument("--list", action="store_true", help="list the known sets")
+    fetch.add_argument("--data-dir", default=None,
+                       help="the data cache (default ~/.cache/evalmt/data; configs: data_dir)")
+    fetch.add_argument("--from", dest="source", metavar="FOLDER",
+                       help="copy from a local folder holding the same files instead of "
+                            "downloading (checked the same way)")
+    fetch.add_argument("--mirror", metavar="URL",
+                       help="download from URL/<repository>/<commit>/<path> instead of "
+                            "raw.githubusercontent.com")
+    fetch.set_defaults(func=run_fetch)
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    """Fetch (or list) public data sets; print where the set lives."""
+    from evalmt.config import DEFAULT_DATA_DIR
+    from evalmt.data.fetch import GITHUB_RAW, catalogue, fetch_dataset
+
+    if args.list:
+        for name, dataset in catalogue().items():
+            print(f"{name}\t{len(dataset.files)} files\t{dataset.repository}@"
+                  f"{dataset.commit[:12]}\t{dataset.description}")
+        return 0
+    if not args.name:
+        raise ConfigError("data fetch: name a set (see `evalmt data fetch --list`)")
+    data_dir = Path(args.data_dir or DEFAULT_DATA_DIR).expanduser()
+    folder = fetch_dataset(args.name, data_dir=data_dir,
+                           source=Path(args.source).expanduser() if args.source else None,
+                           base_url=args.mirror or GITHUB_RAW)
+    print(f"{args.name}: {folder} (use data://{args.name}/FILE in a config"
+          + ("" if args.data_dir is None else f" with data_dir: {data_dir}") + ")")
+    return 0
 
 
 def load_testsets(args: argparse.Namespace) -> list[TestSet]:

@@ -101,7 +101,8 @@ def read_human_scores(path: str | Path, *, format: str = "auto",
         scores.append(score)
     if len(scores) < 2:
         raise DataError(f"{path}: {len(scores)} system(s); agreement needs at least 2")
-    ordered = format != "csv" and all(a.score >= b.score for a, b in zip(scores, scores[1:]))
+    ordered = format != "csv" and all(scores[i].score >= scores[i + 1].score
+                                      for i in range(len(scores) - 1))
     return HumanRanking(label or path.name, str(path), format, tuple(scores), ordered)
 
 
