@@ -20,8 +20,8 @@ SAMPLE = Path(__file__).parents[2] / "evalmt" / "resources" / "samples" / "000_1
 @pytest.fixture(scope="module")
 def system():
     cls = SYSTEMS.get("dictionary")
-    return cls(cls.config_model(name="gloss", type="dictionary"), src_lang="zh-Hant",
-               tgt_lang="en")
+    return cls(cls.config_model(name="gloss", type="dictionary", index_cache=None),
+               src_lang="zh-Hant", tgt_lang="en")
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +156,41 @@ def test_sample_gets_a_real_gloss(system):
     bleu = sacrebleu.corpus_bleu(hyps, [en]).score
     copy = sacrebleu.corpus_bleu(zh, [en]).score
     assert bleu > copy and bleu > 1.0
+
+
+def test_parsed_index_is_cached_by_file_hash(tmp_path, monkeypatch):
+    import json
+
+    from evalmt.systems import dictionary
+
+    (tmp_path / "mini.txt").write_text("#! date=2024-01-01\n會議 会议 [hui4 yi4] /meeting/\n"
+                                       "了 了 [le5] /(completed action marker)/\n",
+                                       encoding="utf-8")
+    cls = SYSTEMS.get("dictionary")
+
+    def build(**options):
+        return cls(cls.config_model(name="g", type="dictionary", dictionary="mini.txt",
+                                    **options), src_lang="zh", tgt_lang="en", base_dir=tmp_path)
+
+    first = build(index_cache="idx")
+    assert first.translate(["会议了"]) == ["meeting"]
+    (cached,) = (tmp_path / "idx").iterdir()
+    assert cached.name == f"{first._sha256}.rules{dictionary.GLOSS_RULES}.json"
+    assert json.loads(cached.read_text(encoding="utf-8"))["glosses"]["會議"] == "meeting"
+
+    def no_parsing(path):
+        raise AssertionError("parsed again although the index was cached")
+
+    monkeypatch.setattr(dictionary, "load_cedict", no_parsing)
+    second = build(index_cache="idx")
+    assert second.translate(["会议了"]) == ["meeting"]
+    assert second.describe()["dictionary_date"] == "2024-01-01"
+    assert second.describe()["dictionary_entries"] == 2
+    # where the cache lives cannot change outputs: same fingerprint as without one
+    assert second.fingerprint() == build(index_cache=None).fingerprint()
+
+    monkeypatch.undo()
+    cached.write_text("{not json", encoding="utf-8")  # damaged: parsed again and replaced
+    assert build(index_cache="idx").translate(["会议"]) == ["meeting"]
+    assert json.loads(cached.read_text(encoding="utf-8"))["entries"] == 2
+    assert [p.name for p in (tmp_path / "idx").iterdir()] == [cached.name]
