@@ -7,14 +7,23 @@
 Prints both times and the ratio b/a.
 
     python scripts/bench/scoring.py [--systems 5] [--segments 2000] [--docs 100]
+
+``--wmt23`` runs the real job instead: the 15 WMT23 zh-en submissions × 1,976
+segments (``../shared/data/wmt23-zh-en``, or ``--data FOLDER``) with BLEU, chrF,
+chrF++ and TER; (a) is sacrebleu's plain ``corpus_score`` for each system and
+metric, (b) evalmt's full scoring (corpus, documents, segments, 1000-sample CIs,
+all-pairs paired bootstrap).
+
+    python scripts/bench/scoring.py --wmt23
 """
 
 import argparse
 import platform
 import random
 import time
+from pathlib import Path
 
-from sacrebleu.metrics import BLEU, CHRF
+from sacrebleu.metrics import BLEU, CHRF, TER
 
 from evalmt.metrics import ConfidenceOptions, SignificanceOptions, build_metrics, score_systems
 from evalmt.metrics.sacrebleu_adapter import FastChrfStatistics
@@ -34,13 +43,60 @@ def corpus(seed: int, n_systems: int, n: int, n_docs: int):
     return hyps, [refs], doc_ids, [str(i) for i in range(n)]
 
 
+WMT23 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "wmt23-zh-en"
+
+
+def wmt23(folder: Path) -> None:
+    """The real WMT23 zh-en job: ratio of evalmt's full scoring to plain corpus_score."""
+    if not (folder / "generaltest2023.zh-en.ref.refA.en").is_file():
+        raise SystemExit(f"WMT23 zh-en data not found in {folder} (give --data FOLDER)")
+    refs = [(folder / "generaltest2023.zh-en.ref.refA.en").read_text("utf-8").splitlines()]
+    srcs = (folder / "generaltest2023.zh-en.src.zh").read_text("utf-8").splitlines()
+    hyps = {p.name.split(".hyp.")[1][:-3]: p.read_text("utf-8").splitlines()
+            for p in sorted(folder.glob("generaltest2023.zh-en.hyp.*.en"))}
+    n = len(refs[0])
+
+    t0 = time.perf_counter()
+    plain = {}
+    for system, lines in hyps.items():
+        for metric in (BLEU(), CHRF(), CHRF(word_order=2), TER()):
+            score = metric.corpus_score(lines, refs)
+            plain[(system, score.name)] = score.score
+    t_a = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    report = score_systems(hypotheses=hyps, references=refs, sources=srcs,
+                           doc_ids=["generaltest2023"] * n, seg_ids=[str(i) for i in range(n)],
+                           metrics=build_metrics(["bleu", "chrf", "chrf++", "ter"],
+                                                 tgt_lang="en"),
+                           confidence=ConfidenceOptions(samples=1000),
+                           significance=SignificanceOptions(method="paired-bootstrap",
+                                                            samples=1000))
+    t_b = time.perf_counter() - t0
+    worst = max(abs(r.score - plain[(r.system, r.metric)]) for r in report.corpus)
+    print(f"machine: {platform.machine()} {platform.processor() or ''} "
+          f"python {platform.python_version()}")
+    print(f"data: WMT23 zh-en, {len(hyps)} systems x {n} segments, BLEU + chrF + chrF++ + TER")
+    print(f"(a) sacrebleu corpus_score per system and metric: {t_a:.1f} s")
+    print(f"(b) evalmt corpus+segments+CI(1000)+all-pairs paired-bs(1000): {t_b:.1f} s  "
+          f"[{len(report.segments)} segment scores, {len(report.pairwise)} tests]")
+    print(f"max |corpus score difference| vs sacrebleu: {worst:.2e}")
+    print(f"b/a = {t_b / t_a:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--wmt23", action="store_true",
+                    help="the real WMT23 zh-en job (15 systems x 1,976 segments, 4 metrics)")
+    ap.add_argument("--data", type=Path, default=WMT23, help="with --wmt23: the data folder")
     ap.add_argument("--systems", type=int, default=5)
     ap.add_argument("--segments", type=int, default=2000)
     ap.add_argument("--docs", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
+    if args.wmt23:
+        wmt23(args.data)
+        return
     hyps, refs, doc_ids, seg_ids = corpus(args.seed, args.systems, args.segments, args.docs)
 
     t0 = time.perf_counter()
