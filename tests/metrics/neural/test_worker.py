@@ -208,3 +208,24 @@ def test_cli_score_takes_sources_and_metric_options(tmp_path, capsys):
     assert "n/a (model not found)" in out
     assert main(["score", "--hyp", str(tmp_path / "a.txt"), "--ref", str(tmp_path / "ref.txt"),
                  "--metric-option", "metricx"]) == 2
+
+
+def test_hub_id_resolves_to_its_cached_snapshot_commit(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    from evalmt.metrics.checkpoints import resolve_model
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "models--Unbabel--tiny-comet"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+    snapshot = repo / "snapshots" / commit / "checkpoints"
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.ckpt").write_bytes(b"w")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    path, ident = resolve_model("Unbabel/tiny-comet", local_files_only=True)
+    assert ident == f"Unbabel/tiny-comet@{commit}" and (path / "checkpoints").is_dir()
+    from evalmt.metrics.base import MetricUnavailable
+
+    with pytest.raises(MetricUnavailable, match="model not found"):
+        resolve_model("Unbabel/absent", local_files_only=True)
