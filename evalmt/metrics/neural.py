@@ -68,6 +68,7 @@ class _Worker:
     proc: subprocess.Popen
     stderr: Path
     pending: set[int]
+    shard: list[int]  # position in the parent's list of each item sent
     buffer: bytes = b""
     last: float = field(default_factory=time.monotonic)
     finished: bool = False
@@ -259,9 +260,7 @@ class NeuralMetric(MeanSegmentMetric):
             proc = subprocess.Popen([self.python(), "-I", str(self.worker_script), str(path)],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=err, start_new_session=True)
-        worker = _Worker(proc, stderr, set(range(len(items))))
-        worker.shard = shard  # type: ignore[attr-defined]
-        return worker
+        return _Worker(proc, stderr, set(range(len(items))), shard)
 
     def _collect(self, workers: list[_Worker], todo: list[Item],
                  results: dict[Item, tuple[float, Any]]) -> None:
@@ -312,8 +311,7 @@ class NeuralMetric(MeanSegmentMetric):
             raise MetricUnavailable(str(event.get("reason") or "failed"),
                                     str(event.get("detail", ""))[-500:])
         if kind == "scores":
-            shard = w.shard  # type: ignore[attr-defined]
-            rows = [(todo[shard[i]], float(s), d) for i, s, d in zip(index, scores, detail,
+            rows = [(todo[w.shard[i]], float(s), d) for i, s, d in zip(index, scores, detail,
                                                                        strict=True)]
             if self._cache is not None:
                 self._cache.put_many(self._fingerprint or "", rows)
