@@ -198,19 +198,33 @@ def run(config: RunConfig, options: RunOptions | None = None, *,
     cells = translate_cells(config.systems, data.testsets)
     manifest = start_manifest(config, options, data, cells, run_dir, folders,
                               cwd=cwd or Path.cwd())
+    from evalmt.translate import StepProgress
+
+    steps = StepProgress(0, label="", enabled=False)
     try:
         outputs = translate_phase(config, data, cells, run_dir, folders, manifest,
                                   progress=options.progress)
         check_complete(config, manifest)
-        results = tuple(score_phase(config, t, folders[t.name], outputs[t.name], run_dir,
-                                    manifest, humans=data.humans.get(t.name, ()))
-                        for t in data.testsets)
+        # after translation, so that this bar never sits among the translation bars
+        steps = StepProgress(len(data.testsets) + 1, label="scoring and report",
+                             enabled=options.progress)
+        results = []
+        for testset in data.testsets:
+            steps.start(f"scoring {testset.name}")
+            results.append(score_phase(config, testset, folders[testset.name],
+                                       outputs[testset.name], run_dir, manifest,
+                                       humans=data.humans.get(testset.name, ())))
+            steps.done()
     except BaseException as exc:  # interrupted or failed: leave the run visibly unfinished
+        steps.close()
         manifest.error = f"{type(exc).__name__}: {exc}"
         manifest.finished = now()
         write_manifest(run_dir, manifest)
         raise
+    steps.start("writing report.html")
     path = report_phase(run_dir, manifest)
+    steps.close()
+    results = tuple(results)
     return RunResult(run_dir.path, path, results, tuple(manifest.warnings))
 
 

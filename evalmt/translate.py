@@ -147,27 +147,65 @@ def pack_batches(pieces: Sequence[str], lengths: Sequence[int], *, batch_tokens:
 
 
 class _Progress:
-    """A tqdm bar over segments with tokens/s; silent when disabled or not on a TTY."""
+    """A tqdm bar over segments with tokens/s; silent when disabled or not on a TTY.
+
+    The bar appears at the first finished batch, not before: the model loads lazily
+    during that batch, and transformers' own loading bars would otherwise be drawn
+    in the middle of ours.
+    """
 
     def __init__(self, *, total: int, done: int, label: str, enabled: bool) -> None:
         self._bar = None
-        if enabled and total:
-            from tqdm.auto import tqdm
-
-            # disable=None: tqdm turns itself off when stderr is not a terminal.
-            self._bar = tqdm(total=total, initial=done, desc=label, unit="seg", disable=None,
-                             dynamic_ncols=True, leave=True)
+        self._pending = dict(total=total, initial=done, desc=label) if enabled and total \
+            else None
         self._start = time.perf_counter()
         self._tokens = 0
 
     def update(self, segments: int, tokens: int) -> None:
         self._tokens += tokens
+        if self._pending is not None:
+            from tqdm.auto import tqdm
+
+            # disable=None: tqdm turns itself off when stderr is not a terminal.
+            self._bar = tqdm(**self._pending, unit="seg", disable=None, dynamic_ncols=True,
+                             leave=True)
+            self._pending = None
         if self._bar is not None:
             elapsed = max(time.perf_counter() - self._start, 1e-9)
             self._bar.set_postfix_str(f"{self._tokens / elapsed:.1f} tok/s", refresh=False)
             self._bar.update(segments)
 
     def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+class StepProgress:
+    """A tqdm bar over the steps after translation: scoring each data set, the report.
+
+    Shows which step runs and how many are left; silent when disabled or not on a TTY.
+    """
+
+    def __init__(self, steps: int, *, label: str, enabled: bool) -> None:
+        self._bar = None
+        if enabled and steps:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=steps, desc=label, unit="step", disable=None,
+                             dynamic_ncols=True, leave=False)
+
+    def start(self, step: str) -> None:
+        """Name the step that starts now."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(step)
+
+    def done(self) -> None:
+        """Count the current step as finished."""
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        """Remove the bar."""
         if self._bar is not None:
             self._bar.close()
 

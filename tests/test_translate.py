@@ -364,6 +364,38 @@ def test_progress_bar_is_quiet_off_a_terminal(capsys):
     assert captured.out == "" and captured.err == ""
 
 
+def test_progress_bar_appears_after_the_model_loaded(monkeypatch):
+    """The model loads lazily in the first batch; our bar must not be drawn before that,
+    or transformers' loading bars would be printed in the middle of it."""
+    import tqdm.auto
+
+    events: list[str] = []
+
+    class Bar:
+        def __init__(self, *args, **kwargs):
+            events.append("bar")
+
+        def set_postfix_str(self, *args, **kwargs):
+            pass
+
+        def update(self, n):
+            events.append("update")
+
+        def close(self):
+            events.append("close")
+
+    class LazyLoading(RecordingSystem):
+        def translate(self, batch):
+            if "load" not in events:
+                events.append("load")
+            return super().translate(batch)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    system = LazyLoading(RecorderConfig(name="lazy"), src_lang="zh",
+                         tgt_lang="en")
+    translate_segments(system, WORDS, cache=None, progress=True, max_batch_size=2)
+    assert events[:2] == ["load", "bar"] and events[-1] == "close"
+
 
 # -- properties -----------------------------------------------------------------------------
 

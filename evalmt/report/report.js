@@ -185,8 +185,12 @@
     ds.metrics.forEach(function (metric, mi) {
       var scores = ds.docs.scores[metric], higher = ds.higher[mi], lo = Infinity, hi = -Infinity;
       ds.systems.forEach(function (s) { idx.forEach(function (i) { var v = scores[s][i]; if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } }); });
-      var canvas = el("canvas", {width: String(label + Math.ceil(cell * idx.length) + 2), height: String(rowH * ds.systems.length + 2),
-        "data-metric": metric, "data-cells": String(idx.length * ds.systems.length)});
+      // Under the cells: document labels (every k-th when cells are narrow), then a colour legend.
+      var every = Math.max(1, Math.ceil(14 / cell)), labelsTop = rowH * ds.systems.length + 4;
+      var labelH = 84, legendTop = labelsTop + labelH, ramp = 200;
+      function colour(t) { return "hsl(215," + Math.round(30 + 40 * t) + "%," + Math.round(94 - 62 * t) + "%)"; }
+      var canvas = el("canvas", {width: String(Math.max(label + Math.ceil(cell * idx.length) + 2, label + ramp + 160)),
+        height: String(legendTop + 40), "data-metric": metric, "data-cells": String(idx.length * ds.systems.length)});
       var ctx = canvas.getContext("2d");
       ctx.font = "12px sans-serif"; ctx.textBaseline = "middle";
       ds.systems.forEach(function (s, si) {
@@ -195,10 +199,32 @@
         idx.forEach(function (i, col) {
           var v = scores[s][i], t = v === null || hi <= lo ? 0.5 : (v - lo) / (hi - lo);
           if (!higher) t = 1 - t;
-          ctx.fillStyle = v === null ? "#ccc" : "hsl(215," + Math.round(30 + 40 * t) + "%," + Math.round(94 - 62 * t) + "%)";
+          ctx.fillStyle = v === null ? "#ccc" : colour(t);
           ctx.fillRect(label + col * cell, si * rowH + 1, Math.max(cell - (cell > 3 ? 1 : 0), 0.25), rowH - 2);
         });
       });
+      ctx.fillStyle = "#1d2430"; ctx.font = "11px sans-serif";
+      ctx.fillText(every > 1 ? "documents (every " + every + "th)" : "documents", 2, labelsTop + 8);
+      var labelled = 0;
+      ctx.textAlign = "right";
+      idx.forEach(function (i, col) {
+        if (col % every) return;
+        var id = String(ds.docs.ids[i]);
+        ctx.save(); ctx.translate(label + col * cell + Math.min(cell, 14) / 2, labelsTop);
+        ctx.rotate(-Math.PI / 3); ctx.fillText(id.length > 16 ? id.slice(0, 15) + "…" : id, 0, 0);
+        ctx.restore(); labelled++;
+      });
+      ctx.textAlign = "left";
+      ctx.fillText("colour", 2, legendTop + 8);
+      for (var k = 0; k < ramp; k++) { ctx.fillStyle = colour(k / (ramp - 1)); ctx.fillRect(label + k, legendTop + 2, 1, 12); }
+      ctx.fillStyle = "#ccc"; ctx.fillRect(label + ramp + 12, legendTop + 2, 12, 12);
+      ctx.fillStyle = "#1d2430"; ctx.fillText("n/a", label + ramp + 28, legendTop + 8);
+      var worse = higher ? lo : hi, better = higher ? hi : lo, known = isFinite(lo);
+      ctx.fillText((known ? fmt(worse) + " " : "") + "worse", label, legendTop + 26);
+      ctx.textAlign = "right"; ctx.fillText("better" + (known ? " " + fmt(better) : ""), label + ramp, legendTop + 26);
+      ctx.textAlign = "left";
+      canvas.setAttribute("data-doc-labels", String(labelled));
+      canvas.setAttribute("data-legend", known ? fmt(worse) + " worse … better " + fmt(better) : "");
       function hit(ev) {
         var r = canvas.getBoundingClientRect(), x = ev.clientX - r.left - label, y = ev.clientY - r.top;
         var col = Math.floor(x / cell), si = Math.floor(y / rowH);

@@ -83,6 +83,20 @@ def test_demo_report_in_headless_chromium(demo_report, browser, tmp_path):
         "var c = arguments[0], d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
         "var n = 0; for (var i = 3; i < d.length; i += 4) if (d[i]) n++; return n;", canvases[0])
     assert drawn > 1000
+    # each column is labelled with its document, and a legend gives the colour scale: the
+    # demo's one document scores (BLEU, from sacrebleu) 0.00 for the copy, worst, and the
+    # gloss's score, best
+    import sacrebleu
+
+    bleu = {}
+    for system in ("dictionary-gloss", "copy-source"):
+        rows = [json.loads(line) for line in (demo_report.parent / "hypotheses" /
+                f"{system}.jsonl").read_text(encoding="utf-8").splitlines()]
+        bleu[system] = sacrebleu.corpus_bleu([r["hyp"] for r in rows],
+                                             [[r["ref"] for r in rows]]).score
+    assert [c.get_attribute("data-doc-labels") for c in canvases] == ["1"] * 4
+    assert canvases[0].get_attribute("data-legend") == \
+        f"{bleu['copy-source']:.2f} worse … better {bleu['dictionary-gloss']:.2f}"
 
     # segment viewer: source, reference and both outputs for each of the 3 segments
     segs = browser.find_elements("css selector", "#segment-viewer .seg")
