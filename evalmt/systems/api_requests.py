@@ -13,7 +13,9 @@ Retry rules (``classify``):
   2xx answer whose body is not a JSON object (a truncated or garbled body);
 * never retried: other 4xx, and a 429 that says the account is out of quota
   (``insufficient_quota``): waiting does not bring quota back;
-* 401, 403, 404 and out-of-quota also stop the whole batch: every later
+* a request httpx refuses to send (e.g. a header with a newline) is not
+  retried either;
+* 401, 403, 404, out-of-quota and such an invalid request also stop the whole batch: every later
   request would fail the same way, so none is sent and each is failed with
   that reason.
 
@@ -183,6 +185,8 @@ async def _attempt(client: Any, request: Request, headers: Mapping[str, str],
             timeout)
     except (asyncio.TimeoutError, httpx.TimeoutException):
         return Verdict(error=f"timed out after {timeout:g} s", retry=True)
+    except httpx.LocalProtocolError as exc:  # our request is malformed: every one would be
+        return Verdict(error=f"invalid request: {exc}", stop_all=True)
     except httpx.TransportError as exc:  # refused, reset, body cut short
         return Verdict(error=f"connection error: {type(exc).__name__}: {exc}", retry=True)
     return classify(response.status_code, response.headers, response.content)

@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
-from evalmt.errors import TranslationError
+from evalmt.errors import EvalMTError, TranslationError
 from evalmt.systems.api_requests import Reply, Request, RetryPolicy, send_all
 from evalmt.systems.base import PieceResult, SystemConfig, Translator
 from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
@@ -259,7 +259,14 @@ class OpenAISystem(Translator):
             on_result(PieceResult(source, output, None, details))
 
         if requests:
-            asyncio.run(self._send(requests, headers, on_reply))
+            try:
+                asyncio.run(self._send(requests, headers, on_reply))
+            except (EvalMTError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # a client-side bug or setup error: one line, no key
+                raise TranslationError(f"system {self.name!r}: requests to {self.url} failed: "
+                                       f"{self._redact(f'{type(exc).__name__}: {exc}')}"
+                                       ) from None
         self.usage = self.summarize(totals, latencies, cached)
         return self.usage
 
@@ -309,7 +316,13 @@ class OpenAISystem(Translator):
     def _redact(self, text: str) -> str:
         """Remove the API key from a message (some servers echo it back)."""
         key = os.environ.get(self.config.api_key_env or "") if self.config.api_key_env else None
-        return text.replace(key, "***") if key else text
+        if not key:
+            return text
+        # Also the escaped forms a repr() of the header shows (b'Bearer sk-…').
+        for form in sorted({key, repr(key)[1:-1], repr(key.encode())[2:-1]}, key=len,
+                           reverse=True):
+            text = text.replace(form, "***")
+        return text
 
     def summarize(self, totals: Mapping[str, int], latencies: Sequence[float],
                   cached: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

@@ -313,3 +313,12 @@ def test_rate_limiter_never_exceeds_a_window(tokens, rpm, tpm, gaps):
             assert len(window) <= rpm
         if tpm is not None and len(window) > 1:
             assert sum(window) <= tpm
+
+
+def test_a_client_error_is_one_line_without_the_key(api, monkeypatch):
+    # A newline in the key makes httpx refuse the header before sending anything.
+    monkeypatch.setenv("EVALMT_TEST_KEY", "sk-bad\nkey")
+    system, _ = make(api, api_key_env="EVALMT_TEST_KEY")
+    outcome = translate_segments(system, ["好"], cache=None, progress=False)
+    assert api.requests == [] and "sk-bad" not in outcome.failed[0]
+    assert outcome.failed[0].startswith("invalid request") and outcome.usage["attempts"] == 1
