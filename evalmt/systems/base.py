@@ -108,9 +108,9 @@ class Translator(ABC):
     def fingerprint(self) -> str:
         """Stable sha256 of everything that changes outputs.
 
-        The default hashes the config (minus ``name``), the system class and
-        the language direction; subclasses add weight hashes or prompts via
-        ``fingerprint_extra``.
+        The default hashes the config (minus ``fingerprint_exclude``), the
+        system class and the language direction; subclasses add weight hashes
+        or prompts via ``fingerprint_extra``.
         """
         payload = {
             "class": f"{type(self).__module__}.{type(self).__qualname__}",

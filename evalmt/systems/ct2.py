@@ -1,10 +1,13 @@
 """The ``ctranslate2`` system: encoder-decoder models run by CTranslate2.
 
 Owns what differs from ``hf-seq2seq``: finding or building the CTranslate2
-model directory, and the decoding call. Everything that decides *what* the
-model sees is inherited from :class:`~evalmt.systems.hf_seq2seq.HFSeq2SeqSystem`
-(family detection, language codes, ``>>code<<`` prefixes, input limits,
-length-relative output limits), so the two back ends treat a direction alike:
+model directory, and the encode/generate/decode steps. Everything that
+decides *what* the model sees is shared with ``hf-seq2seq`` — family
+detection, language codes and ``>>code<<`` prefixes from
+:class:`~evalmt.systems.seq2seq_family.Seq2SeqFamily`; blank inputs,
+truncation counts and length-relative output limits from
+:class:`~evalmt.systems.hf_base.ModelSystem` — so the two back ends treat a
+direction alike:
 
 * the HF tokenizer turns text into ids (source language token and ``</s>``
   included) and ids into token strings for ``translate_batch``;
@@ -37,8 +40,9 @@ from pydantic import Field, PositiveInt
 
 from evalmt.errors import ConfigError, TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig, is_out_of_memory
-from evalmt.systems.hf_seq2seq import Family, HFSeq2SeqSystem
+from evalmt.systems.base import SystemConfig, Translator
+from evalmt.systems.hf_base import Encoded, ModelSystem
+from evalmt.systems.seq2seq_family import Seq2SeqFamily, Seq2SeqOptions
 
 LOG = logging.getLogger("evalmt.systems.ct2")
 
@@ -62,34 +66,19 @@ _TOKENIZER_MODEL_TYPES = {
 }
 
 
-class CTranslate2Config(SystemConfig):
-    """Options of a ``ctranslate2`` system (decoding keys mirror ``hf-seq2seq``)."""
+class CTranslate2Config(Seq2SeqOptions):
+    """Options of a ``ctranslate2`` system: the shared model options plus conversion/threads."""
 
     type: Literal["ctranslate2"] = "ctranslate2"
-    model: str = Field(min_length=1, description="hub id, HF directory or CTranslate2 directory")
-    revision: str | None = None
     tokenizer: str | None = Field(
         default=None, description="tokenizer location for an already-converted model"
     )
     convert_dir: str = DEFAULT_CONVERT_DIR
-    family: Family | None = None
-    src_code: str | None = None
-    tgt_code: str | None = None
-    prefix: str | None = None
     compute_type: ComputeType = "default"
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$")
     inter_threads: PositiveInt = 1
     intra_threads: int = Field(default=0, ge=0, description="0: CTranslate2's default")
-    beam_size: PositiveInt = 4
-    max_new_tokens: PositiveInt = 256
-    max_length_ratio: float | None = Field(default=None, gt=0)
-    max_length_offset: int = Field(default=10, ge=0)
-    length_penalty: float = 1.0
-    no_repeat_ngram_size: int = Field(default=0, ge=0)
-    batch_tokens: PositiveInt = 4096
     max_batch_size: PositiveInt | None = None
-    max_input_tokens: PositiveInt | None = None
-    trust_remote_code: bool = False
 
 
 def is_ct2_directory(path: Path) -> bool:
@@ -225,11 +214,14 @@ def convert(source: hf_common.ModelSource, *, convert_dir: Path, quantization: s
     return target, True
 
 
-class CTranslate2System(HFSeq2SeqSystem):
+class CTranslate2System(Seq2SeqFamily, ModelSystem):
     """Encoder-decoder translator on CTranslate2 (Marian, NLLB, M2M100, mBART-50)."""
 
     config_model: ClassVar[type[SystemConfig]] = CTranslate2Config
-    config: CTranslate2Config  # type: ignore[assignment]
+    config: CTranslate2Config
+    decoding_call = "translate_batch"
+    # Where converted models are kept does not change outputs.
+    fingerprint_exclude = Translator.fingerprint_exclude | {"convert_dir"}
 
     def __init__(self, config: SystemConfig, *, src_lang: str, tgt_lang: str,
                  base_dir: Path | str | None = None) -> None:
@@ -243,7 +235,6 @@ class CTranslate2System(HFSeq2SeqSystem):
         """True when ``model:`` already is a CTranslate2 directory."""
         return is_ct2_directory(self.resolve_path(self.config.model))
 
-    @property
     def tokenizer_source(self) -> hf_common.ModelSource:
         """Where the HF tokenizer comes from (``tokenizer:``, else ``model:``)."""
         if self._tokenizer_source is None:
@@ -255,29 +246,17 @@ class CTranslate2System(HFSeq2SeqSystem):
                     location, None, key=self._key("tokenizer"), base_dir=self.base_dir)
         return self._tokenizer_source
 
-    @property
-    def tokenizer(self) -> Any:
-        """The HF tokenizer, configured for the source language."""
-        if self._tokenizer is None:
-            trust = self.config.trust_remote_code
-            tokenizer = hf_common.load_tokenizer(self.tokenizer_source, trust_remote_code=trust)
-            if self.prebuilt:
-                name = type(tokenizer).__name__
-                model_type = next((t for prefix, t in _TOKENIZER_MODEL_TYPES.items()
-                                   if name.startswith(prefix)), "")
-                # Stands in for the HF config that a converted directory does not have.
-                self._hf_config = SimpleNamespace(model_type=model_type)
-                if self.config.family is None and not model_type:
-                    raise ConfigError(f"{self._key('family')}: cannot tell the family of a "
-                                      f"converted model from tokenizer {name}; set family:")
-            else:
-                self._hf_config = hf_common.load_config(self.source, trust_remote_code=trust)
-            self._setup = self._resolve_setup(tokenizer)
-            if self._setup.src_code is not None and hasattr(tokenizer, "src_lang"):
-                tokenizer.src_lang = self._setup.src_code
-            self._tokenizer = tokenizer
-        return self._tokenizer
-
+    def checkpoint_config(self, tokenizer: Any) -> Any:
+        """Return the HF config, or for a converted directory a stand-in naming its family."""
+        if not self.prebuilt:
+            return super().checkpoint_config(tokenizer)
+        name = type(tokenizer).__name__
+        model_type = next((t for prefix, t in _TOKENIZER_MODEL_TYPES.items()
+                           if name.startswith(prefix)), "")
+        if self.config.family is None and not model_type:
+            raise ConfigError(f"{self._key('family')}: cannot tell the family of a "
+                              f"converted model from tokenizer {name}; set family:")
+        return SimpleNamespace(model_type=model_type)
     @property
     def quantization(self) -> str | None:
         """Weight type written at conversion (``None``: keep the checkpoint's)."""
@@ -316,6 +295,14 @@ class CTranslate2System(HFSeq2SeqSystem):
         return name, int(index or 0)
 
     @property
+    def device(self) -> str:
+        """The CTranslate2 device the model is (or will be) on, e.g. ``cpu`` or ``cuda:0``."""
+        if self._device is None:
+            name, index = self.ct2_device
+            self._device = name if name == "cpu" else f"{name}:{index}"
+        return self._device
+
+    @property
     def model(self) -> Any:
         """The ``ctranslate2.Translator``, loaded on first use."""
         if self._model is None:
@@ -338,25 +325,13 @@ class CTranslate2System(HFSeq2SeqSystem):
         """The configured compute type (CTranslate2 falls back when a device lacks it)."""
         return self.config.compute_type
 
-    def fingerprint(self) -> str:
-        """Stable sha256 of what changes outputs; where converted models are kept does not."""
-        payload = {
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "config": self.config.model_dump(mode="json", exclude={"name", "convert_dir"}),
-            "src_lang": self.src_lang,
-            "tgt_lang": self.tgt_lang,
-            "extra": self.fingerprint_extra(),
-        }
-        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
     def fingerprint_extra(self) -> dict[str, Any]:
-        """Inherited identity plus the tokenizer source and the conversion settings."""
+        """Return the direction's identity, the tokenizer source and the conversion settings."""
         ctranslate2 = _import_ct2()
-        extra = super().fingerprint_extra()
+        extra = self.setup_fingerprint()
         extra.update({
             "tokenizer": None if self.config.tokenizer is None
-            else self.tokenizer_source.identity(),
+            else self.tokenizer_source().identity(),
             "quantization": self.quantization,
             "ctranslate2": ctranslate2.__version__,
             "conversion_format": CONVERSION_FORMAT,
@@ -367,63 +342,56 @@ class CTranslate2System(HFSeq2SeqSystem):
         """Keyword arguments of ``translate_batch`` besides source and target prefix."""
         cfg = self.config
         return {
-            "beam_size": cfg.beam_size,
+            "beam_size": cfg.num_beams,
             "length_penalty": cfg.length_penalty,
             "no_repeat_ngram_size": cfg.no_repeat_ngram_size,
             "max_decoding_length": max_decoding_length,
             "max_input_length": 0,  # inputs are truncated here, like hf-seq2seq does
         }
 
-    def translate(self, batch: list[str]) -> list[str]:
-        """Translate ``batch``; blank inputs give blank outputs without running the model."""
-        outputs = [""] * len(batch)
-        todo = [i for i, text in enumerate(batch) if text.strip()]
-        if not todo:
-            return outputs
-        tokenizer, setup, translator = self.tokenizer, self.setup, self.model
-        texts = [setup.prefix + batch[i] for i in todo]
+    def encode(self, texts: list[str]) -> Encoded:
+        """Token strings of prefix + text, truncated to ``max_input_tokens``."""
+        tokenizer = self.tokenizer
+        prefixed = [self.setup.prefix + text for text in texts]
         limit = self.max_input_tokens
-        ids = tokenizer(texts)["input_ids"]
+        ids = tokenizer(prefixed)["input_ids"]
         lengths = [len(row) for row in ids]
         over = [r for r, n in enumerate(lengths) if n > limit]
         if over:
-            self.stats["truncated_inputs"] += len(over)
-            LOG.warning("system %r: %d input(s) longer than %d tokens truncated", self.name,
-                        len(over), limit)
-            cut = tokenizer([texts[r] for r in over], truncation=True, max_length=limit)
+            cut = tokenizer([prefixed[r] for r in over], truncation=True, max_length=limit)
             for r, row in zip(over, cut["input_ids"], strict=True):
                 ids[r] = row
-        source = [tokenizer.convert_ids_to_tokens(row) for row in ids]
-        limits = [self._limit(min(n, limit)) for n in lengths]
-        forced = setup.forced_bos_token_id
+        tokens = [tokenizer.convert_ids_to_tokens(row) for row in ids]
+        return Encoded(tokens, [min(n, limit) for n in lengths], truncated=len(over),
+                       limit=limit)
+
+    def generate(self, encoded: Encoded, max_new_tokens: int) -> Any:
+        """Run ``translate_batch``; the forced target language token is the target prefix."""
+        translator, forced = self.model, self.setup.forced_bos_token_id
         prefix = None
         if forced is not None:
-            prefix = [[tokenizer.convert_ids_to_tokens(forced)]] * len(source)
-        length = max(limits) + int(forced is not None)
+            prefix = [[self.tokenizer.convert_ids_to_tokens(forced)]] * len(encoded.inputs)
+        length = max_new_tokens + int(forced is not None)
         # CTranslate2 fails past the decoder's position table; generate would too.
         positions = getattr(self._hf_config, "max_position_embeddings", None)
         if isinstance(positions, int) and positions > 0:
             length = min(length, positions)
-        try:
-            results = translator.translate_batch(source, prefix, **self.decoding_kwargs(length))
-        except (RuntimeError, ValueError) as exc:
-            if is_out_of_memory(exc):
-                raise  # evalmt.translate backs off on OOM
-            raise TranslationError(f"system {self.name!r}: translate_batch failed: {exc}") \
-                from exc
-        skip = int(forced is not None)
-        drop = self._language_token_ids()
+        return translator.translate_batch(encoded.inputs, prefix, **self.decoding_kwargs(length))
+
+    def decode(self, generated: Any, encoded: Encoded, limits: list[int],
+               sources: list[str]) -> list[str]:
+        """Drop the target prefix and language tokens, cut each row at its limit."""
+        tokenizer = self.tokenizer
+        skip = int(self.setup.forced_bos_token_id is not None)
+        drop = self.language_token_ids()
         rows = []
-        for r, result in enumerate(results):
+        for r, result in enumerate(generated):
             tokens = result.hypotheses[0][skip:skip + limits[r]]
             rows.append([t for t in tokenizer.convert_tokens_to_ids(tokens) if t not in drop])
-        decoded = tokenizer.batch_decode(rows, skip_special_tokens=True)
-        for i, text in zip(todo, decoded, strict=True):
-            outputs[i] = text.strip()
-        return outputs
+        return [text.strip() for text in tokenizer.batch_decode(rows, skip_special_tokens=True)]
 
     def describe(self) -> dict[str, Any]:
-        """Manifest entry: the hf-seq2seq facts plus the CTranslate2 directory and settings."""
+        """Manifest entry: the seq2seq facts plus the CTranslate2 directory and settings."""
         info = super().describe()
         info.update({
             "ct2_model_dir": str(self._ct2_dir) if self._ct2_dir else None,
@@ -432,9 +400,3 @@ class CTranslate2System(HFSeq2SeqSystem):
             "compute_type": self.config.compute_type,
         })
         return info
-
-    def close(self) -> None:
-        """Drop the translator and tokenizer."""
-        self._model = None
-        self._tokenizer = None
-        self._setup = None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -29,8 +28,8 @@ from pydantic import Field, PositiveInt, field_validator
 
 from evalmt.errors import TranslationError
 from evalmt.systems import hf_common
-from evalmt.systems.base import SystemConfig, is_out_of_memory
-from evalmt.systems.hf_base import HFModelSystem
+from evalmt.systems.base import SystemConfig
+from evalmt.systems.hf_base import Encoded, HFModelConfig, HFModelSystem
 from evalmt.systems.llm_cleanup import CleanupCounter, clean_output
 from evalmt.systems.prompting import (
     FewShotExample,
@@ -50,27 +49,23 @@ END_OF_TURN_TOKENS = ("<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<
 DEFAULT_INPUT_CAP = 1024
 
 
-class HFCausalConfig(PromptedSystemConfig):
-    """Options of an ``hf-causal`` system (prompt keys from ``evalmt.systems.prompting``)."""
+class HFCausalConfig(PromptedSystemConfig, HFModelConfig):
+    """Options of an ``hf-causal`` system: the shared model options and the prompt keys.
+
+    Greedy, longer outputs and smaller batches by default; the prompt keys come
+    from ``evalmt.systems.prompting``.
+    """
 
     type: Literal["hf-causal"] = "hf-causal"
-    model: str = Field(min_length=1, description="hub id or local directory")
-    revision: str | None = None
     chat_template: bool | None = Field(
         default=None, description="use the tokenizer's chat template (default: when it has one)"
     )
     num_beams: PositiveInt = 1
     max_new_tokens: PositiveInt = 512
-    max_length_ratio: float | None = Field(default=None, gt=0)
-    max_length_offset: int = Field(default=10, ge=0)
     repetition_penalty: float | None = Field(default=None, gt=0)
     stop_strings: tuple[str, ...] = ()
     cleanup: bool = True
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
-    device: str = Field(default="auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$")
     batch_tokens: PositiveInt = 2048
-    max_input_tokens: PositiveInt | None = None
-    trust_remote_code: bool = False
 
     @field_validator("stop_strings")
     @classmethod
@@ -226,13 +221,6 @@ class HFCausalSystem(HFModelSystem):
             "dtype": self.dtype,
         }
 
-    def _limit(self, n_source: int) -> int:
-        cfg = self.config
-        if cfg.max_length_ratio is None:
-            return cfg.max_new_tokens
-        relative = math.ceil(cfg.max_length_ratio * n_source) + cfg.max_length_offset
-        return max(1, min(cfg.max_new_tokens, relative))
-
     def generation_kwargs(self, max_new_tokens: int) -> dict[str, Any]:
         """Keyword arguments passed to ``model.generate`` besides the inputs."""
         cfg = self.config
@@ -250,31 +238,31 @@ class HFCausalSystem(HFModelSystem):
             kwargs["tokenizer"] = self.tokenizer
         return kwargs
 
-    def translate(self, batch: list[str]) -> list[str]:
-        """Translate ``batch``; blank inputs give blank outputs without running the model."""
-        outputs = [""] * len(batch)
-        todo = [i for i, text in enumerate(batch) if text.strip()]
-        if not todo:
-            return outputs
+    def encode(self, texts: list[str]) -> Encoded:
+        """Render each prompt and tokenize them left-padded; lengths are the sources' own."""
+        _ = self.model  # loads the model and fixes the device
+        enc = self._encode([self.render_prompt(text) for text in texts]).to(self._device)
+        return Encoded(enc, [self.num_tokens(text) for text in texts])
+
+    def generate(self, encoded: Encoded, max_new_tokens: int) -> Any:
+        """Run ``model.generate`` greedily, stopping at EOS and end-of-turn tokens."""
         import torch
 
-        tokenizer, model = self.tokenizer, self.model
-        enc = self._encode([self.render_prompt(batch[i]) for i in todo]).to(self._device)
-        limits = [self._limit(self.num_tokens(batch[i])) for i in todo]
-        try:
-            with torch.inference_mode():
-                generated = model.generate(**enc, **self.generation_kwargs(max(limits)))
-        except RuntimeError as exc:
-            if is_out_of_memory(exc):
-                raise  # evalmt.translate backs off on OOM
-            raise TranslationError(f"system {self.name!r}: generate failed: {exc}") from exc
-        start = enc["input_ids"].shape[1]  # left padding: every prompt ends here
+        with torch.inference_mode():
+            return self.model.generate(**encoded.inputs,
+                                       **self.generation_kwargs(max_new_tokens))
+
+    def decode(self, generated: Any, encoded: Encoded, limits: list[int],
+               sources: list[str]) -> list[str]:
+        """Keep each row's new tokens up to its stop token and limit; clean the text up."""
+        start = encoded.inputs["input_ids"].shape[1]  # left padding: every prompt ends here
         stops = set(self.stop_token_ids)
-        for row, i in enumerate(todo):
-            new = generated[row, start : start + limits[row]].tolist()
+        outputs = []
+        for row, source in enumerate(sources):
+            new = generated[row, start:start + limits[row]].tolist()
             cut = next((k for k, t in enumerate(new) if t in stops), len(new))
-            text = tokenizer.decode(new[:cut], skip_special_tokens=True)
-            outputs[i] = self._finish(text, batch[i])
+            text = self.tokenizer.decode(new[:cut], skip_special_tokens=True)
+            outputs.append(self._finish(text, source))
         return outputs
 
     def _finish(self, text: str, source: str) -> str:

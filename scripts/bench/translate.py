@@ -252,7 +252,7 @@ def ct2_engine(model_dir: Path, texts: list[str], *, compute_type: str, device: 
 
     config = CTranslate2Config(
         name=f"ct2-{compute_type}", model=str(model_dir), convert_dir=str(convert_dir),
-        compute_type=compute_type, device=device, beam_size=beams, max_new_tokens=512,
+        compute_type=compute_type, device=device, num_beams=beams, max_new_tokens=512,
         max_length_ratio=ratio, max_length_offset=LENGTH_OFFSET, batch_tokens=batch_tokens,
         intra_threads=threads if device == "cpu" else 0)
     system = FixedCT2(config, src_lang="zh", tgt_lang="en")
@@ -321,7 +321,7 @@ def main() -> None:
                                   max_length_ratio=args.ratio, max_length_offset=LENGTH_OFFSET,
                                   device="cpu"), src_lang="zh", tgt_lang="en")
     src_tokens = [sizer.num_tokens(t) for t in texts]
-    limits = [sizer._limit(k) for k in src_tokens]
+    limits = [sizer.output_limit(k) for k in src_tokens]
     target_tokens = sum(limits)
     print(f"model built in {build_seconds:.1f}s at {model_dir}; {n} segments, "
           f"{sum(map(len, texts))} chars, {sum(src_tokens)} source tokens, "

@@ -219,7 +219,7 @@ def test_causal_and_ct2_back_ends_load_without_pickle(tiny_marian, tiny_qwen2, t
     causal = HFCausalSystem(HFCausalConfig(name="llm", model=str(tiny_qwen2), device="cpu",
                                            max_new_tokens=4), src_lang="zh", tgt_lang="en")
     ct2 = CTranslate2System(CTranslate2Config(name="ct2", model=str(tiny_marian), device="cpu",
-                                              convert_dir=str(tmp_path / "ct2"), beam_size=1,
+                                              convert_dir=str(tmp_path / "ct2"), num_beams=1,
                                               max_new_tokens=4, compute_type="float32"),
                             src_lang="zh", tgt_lang="en")
     for system in (causal, ct2):

@@ -31,7 +31,7 @@ FAMILIES = ["marian", "nllb", "m2m100", "mbart50"]
 
 
 def make_ct2(path, convert_dir, src="zh", tgt="en", **options) -> CTranslate2System:
-    options.setdefault("beam_size", 1)
+    options.setdefault("num_beams", 1)
     options.setdefault("max_new_tokens", 8)
     options.setdefault("device", "cpu")
     options.setdefault("compute_type", "float32")
@@ -112,7 +112,7 @@ def test_language_tokens_reach_ctranslate2(tiny_seq2seq, convert_dir, first_sour
 
 
 def test_decoding_options_reach_ctranslate2(tiny_marian, convert_dir):
-    system = make_ct2(tiny_marian, convert_dir, beam_size=3, length_penalty=0.6,
+    system = make_ct2(tiny_marian, convert_dir, num_beams=3, length_penalty=0.6,
                       no_repeat_ngram_size=2, max_new_tokens=5)
     spy = BatchSpy(system)
     system.translate(["天气很好"])
@@ -214,7 +214,7 @@ def test_prebuilt_directory_without_tokenizer_is_an_error(tiny_marian, convert_d
 
 @pytest.mark.parametrize(("change", "differs"), [
     ({"compute_type": "int8"}, True),
-    ({"beam_size": 2}, True),
+    ({"num_beams": 2}, True),
     ({"max_new_tokens": 9}, True),
     ({"tgt_code": "fra_Latn"}, True),
     ({"convert_dir": "elsewhere"}, False),
@@ -267,7 +267,7 @@ def run_config(tmp_path, tiny_marian, tiny_nllb):
             {"name": "marian-hf", "type": "hf-seq2seq", "model": str(tiny_marian),
              "num_beams": 1, "dtype": "float32", **common},
             {"name": "marian-ct2", "type": "ctranslate2", "model": str(tiny_marian),
-             "beam_size": 1, "compute_type": "float32", "convert_dir": str(tmp_path / "ct2"),
+             "num_beams": 1, "compute_type": "float32", "convert_dir": str(tmp_path / "ct2"),
              **common},
             {"name": "nllb-ct2-int8", "type": "ctranslate2", "model": str(tiny_nllb),
              "compute_type": "int8", "convert_dir": str(tmp_path / "ct2"), **common},
@@ -285,10 +285,12 @@ def run_config(tmp_path, tiny_marian, tiny_nllb):
 
 def test_validate_rejects_bad_ct2_options(run_config, capsys):
     assert main(["validate", str(run_config)]) == 0
+    # num_beams is the one name for beam width in every model system; beam_size is refused
+    assert main(["validate", str(run_config), "--set", "systems.1.num_beams=2"]) == 0
     assert main(["validate", str(run_config), "--set", "systems.1.compute_type=int4",
-                 "--set", "systems.2.num_beams=2"]) == 2
+                 "--set", "systems.2.beam_size=2"]) == 2
     err = capsys.readouterr().err
-    assert "compute_type" in err and "num_beams" in err
+    assert "systems.1.compute_type" in err and "systems.2.beam_size" in err
 
 
 def test_evalmt_run_with_ctranslate2(run_config, tmp_path):
@@ -346,7 +348,7 @@ def test_bench_engines_decode_exactly_the_limit(tiny_marian, convert_dir):
     """Every engine must do the same work: min = max length, so no segment stops early."""
     bench = _bench_module()
     options = {"max_new_tokens": 30, "max_length_ratio": 0.5, "max_length_offset": 2}
-    ct2 = bench.FixedCT2(CTranslate2Config(name="c", model=str(tiny_marian), beam_size=1,
+    ct2 = bench.FixedCT2(CTranslate2Config(name="c", model=str(tiny_marian), num_beams=1,
                                            convert_dir=str(convert_dir), device="cpu",
                                            **options), src_lang="zh", tgt_lang="en")
     spy = BatchSpy(ct2)
