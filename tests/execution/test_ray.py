@@ -64,6 +64,7 @@ def scores(run_dir: Path) -> dict:
             for r in doc["scores"]}
 
 
+@pytest.mark.slow
 def test_ray_and_local_agree_on_the_demo_and_a_tiny_marian(tmp_path, ray_cluster,
                                                            tiny_marian):
     demo = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text(encoding="utf-8"))
