@@ -100,6 +100,8 @@ def test_system_names_are_unique(paths, expected):
     # the text reader's rule: a document's lines are consecutive, ids are not empty
     (["--doc-ids", "split"], "split.txt:3: duplicate doc id 'd1': it already occurred at"),
     (["--doc-ids", "blank"], "blank.txt:2: empty document id"),
+    (["--confidence", "10", "--confidence-unit", "document"],
+     "--confidence-unit document: give the documents with --doc-ids FILE or --docs PATH"),
 ])
 def test_errors_are_one_line_with_exit_code_2(capsys, files, tmp_path, extra, message):
     for name, text in {"short": "one line\n", "split": "d1\nd2\nd1\nd1\n",

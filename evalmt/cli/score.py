@@ -169,6 +169,9 @@ def run_score(args: argparse.Namespace) -> int:
     )
     from evalmt.report.tables import DOCUMENT_RENDERERS, RENDERERS, write_score_tables
 
+    if args.confidence_unit == "document" and not (args.doc_ids or args.docs):
+        raise ConfigError("--confidence-unit document: give the documents with --doc-ids FILE "
+                          "or --docs PATH")
     if args.per_document and args.format == "tex":
         raise ConfigError("--per-document: formats json, md and csv (not tex)")
     src, _, tgt = args.language_pair.partition("-")
