@@ -53,35 +53,6 @@ class HFSeq2SeqSystem(Seq2SeqFamily, HFModelSystem):
     fingerprint_exclude = HFModelSystem.fingerprint_exclude | {"bucket_shapes"}
 
     @property
-    def tokenizer(self) -> Any:
-        """The tokenizer, configured for the source language (warns when the cap applies)."""
-        fresh = self._tokenizer is None
-        tokenizer = Seq2SeqFamily.tokenizer.fget(self)
-        if fresh and self.max_new_tokens < self.config.max_new_tokens:
-            self.warnings.append(
-                f"system {self.name!r}: max_new_tokens {self.config.max_new_tokens} capped "
-                f"to {self.max_new_tokens}: the decoder of {self.config.model!r} has "
-                f"{hf_common.decoder_positions(self._hf_config)} positions"
-            )
-        return tokenizer
-
-    @property
-    def max_new_tokens(self) -> int:
-        """``max_new_tokens``, capped at what the decoder's position table holds.
-
-        The decoder start token, a forced language token and the new tokens must fit:
-        beyond the table, position embeddings fail with ``IndexError: index out of range``.
-        """
-        cfg = self.config
-        if self._tokenizer is None:
-            _ = self.tokenizer  # loads the model config with it
-        positions = hf_common.decoder_positions(self._hf_config)
-        if positions is None:
-            return cfg.max_new_tokens
-        room = positions - 1 - int(self.setup.forced_bos_token_id is not None)
-        return max(1, min(cfg.max_new_tokens, room))
-
-    @property
     def buckets(self) -> bool:
         """Whether batches are padded to bucket shapes (``auto``: on CUDA)."""
         if self.config.bucket_shapes == "auto":
@@ -141,10 +112,6 @@ class HFSeq2SeqSystem(Seq2SeqFamily, HFModelSystem):
         with torch.inference_mode():
             return self.model.generate(
                 **encoded.inputs, **self.generation_kwargs(max_new_tokens + int(forced)))
-
-    def describe(self) -> dict[str, Any]:
-        """Manifest entry: the seq2seq facts plus ``max_new_tokens`` after the position cap."""
-        return {**super().describe(), "max_new_tokens": self.max_new_tokens}
 
     def decode(self, generated: Any, encoded: Encoded, limits: list[int],
                sources: list[str]) -> list[str]:

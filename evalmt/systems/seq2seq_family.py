@@ -109,7 +109,29 @@ class Seq2SeqFamily:
             if self._setup.src_code is not None and hasattr(tokenizer, "src_lang"):
                 tokenizer.src_lang = self._setup.src_code
             self._tokenizer = tokenizer
+            if self.max_new_tokens < self.config.max_new_tokens:
+                self.warnings.append(
+                    f"system {self.name!r}: max_new_tokens {self.config.max_new_tokens} capped "
+                    f"to {self.max_new_tokens}: the decoder of {self.config.model!r} has "
+                    f"{hf_common.decoder_positions(self._hf_config)} positions"
+                )
         return self._tokenizer
+
+    @property
+    def max_new_tokens(self) -> int:
+        """``max_new_tokens``, capped at what the decoder's position table holds.
+
+        The decoder start token, a forced language token and the new tokens must fit:
+        beyond the table, position embeddings fail with ``IndexError: index out of range``.
+        """
+        cfg = self.config
+        if self._tokenizer is None:
+            _ = self.tokenizer  # loads the model config with it
+        positions = hf_common.decoder_positions(self._hf_config)
+        if positions is None:
+            return cfg.max_new_tokens
+        room = positions - 1 - int(self.setup.forced_bos_token_id is not None)
+        return max(1, min(cfg.max_new_tokens, room))
 
     @property
     def setup(self) -> Seq2SeqSetup:
@@ -226,7 +248,8 @@ class Seq2SeqFamily:
         setup = self.setup
         info.update({"family": setup.family, "src_code": setup.src_code,
                      "tgt_code": setup.tgt_code, "prefix": setup.prefix,
-                     "forced_bos_token_id": setup.forced_bos_token_id})
+                     "forced_bos_token_id": setup.forced_bos_token_id,
+                     "max_new_tokens": self.max_new_tokens})  # after the position-table cap
         return info
 
     def close(self) -> None:
