@@ -172,7 +172,9 @@ class RateLimiter:
                     entry = [now, float(tokens)]
                     self._events.append(entry)
                     return entry
-                await self._sleep(self._events[0][0] + WINDOW_SECONDS - now)
+                # At least 1 ms: a float-rounded wait could leave the oldest entry a
+                # hair inside the window and spin on zero-length sleeps.
+                await self._sleep(max(self._events[0][0] + WINDOW_SECONDS - now, 1e-3))
 
 
 async def _attempt(client: Any, request: Request, headers: Mapping[str, str],
