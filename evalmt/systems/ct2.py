@@ -338,14 +338,6 @@ class CTranslate2System(Seq2SeqFamily, ModelSystem):
         })
         return extra
 
-    @property
-    def max_new_tokens(self) -> int:
-        """``max_new_tokens`` as configured; ``translate`` caps the decoding length itself.
-
-        CTranslate2 counts the position table differently from ``generate``.
-        """
-        return self.config.max_new_tokens
-
     def decoding_kwargs(self, max_decoding_length: int) -> dict[str, Any]:
         """Keyword arguments of ``translate_batch`` besides source and target prefix."""
         cfg = self.config
