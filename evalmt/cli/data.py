@@ -1,11 +1,13 @@
-"""``evalmt data inspect`` and ``evalmt data fetch``.
+"""``evalmt data inspect``, ``evalmt data export`` and ``evalmt data fetch``.
 
-``inspect`` reads a data set and shows what the readers decided, per document;
 ``fetch`` downloads a named public set (WMT22/WMT23 zh-en) into the data cache.
 
-Shows layout, paragraph counts per language, pairs, every non-1-1 alignment
-decision with line numbers, unassigned lines, cleaning counts and warnings;
-``--json`` prints the same as one JSON object with stable keys.
+``inspect`` shows, per document, layout, paragraph counts per language, pairs
+with their alignment confidence, every non-1-1 or flagged alignment decision
+with line numbers, unassigned lines, cleaning counts and warnings; ``--json``
+prints the same as one JSON object with stable keys, each pair with its full
+source and reference text. ``export`` writes the cleaned, aligned segments
+(what would be scored) as JSONL or TSV for other tools.
 """
 
 from __future__ import annotations
@@ -27,23 +29,28 @@ PREVIEW_CHARS = 40
 
 def add_parser(subparsers: Any) -> None:
     """Add ``data`` (with its ``inspect`` sub-command) to the top-level parser."""
-    data = subparsers.add_parser("data", help="inspect input data sets, fetch public ones")
+    data = subparsers.add_parser("data", help="inspect, export or fetch data sets")
     commands = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
     commands.required = True
     inspect = commands.add_parser(
         "inspect", help="read a data set and show layout, pairs, alignment, cleaning, warnings",
         description="Read a file, folder, glob or run config and show, per document, what the "
                     "reader decided.")
-    inspect.add_argument("target", nargs="?", metavar="PATH_OR_CONFIG",
-                         help="data file/folder/glob, or a .yaml run config")
-    inspect.add_argument("--sample", action="store_true", help="inspect the bundled sample")
-    inspect.add_argument("--reader", help="reader name (default: from the file extension)")
-    inspect.add_argument("--clean", nargs="+", metavar="STEP",
-                         help="cleaning steps to apply instead of the reader's default")
-    inspect.add_argument("--src-lang", help="source language (reader default: zh)")
-    inspect.add_argument("--tgt-lang", help="target language (reader default: en)")
-    inspect.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    _add_data_arguments(inspect)
+    inspect.add_argument("--json", action="store_true",
+                         help="print machine-readable JSON (full source and reference texts)")
     inspect.set_defaults(func=run_inspect)
+    export = commands.add_parser(
+        "export", help="write the cleaned, aligned segments as JSONL or TSV",
+        description="Read a file, folder, glob or run config and write the segments that "
+                    "would be scored (cleaned, aligned, flagged pairs left out) for other tools.")
+    _add_data_arguments(export)
+    export.add_argument("--output", "-o", required=True, metavar="FILE",
+                        help="output file; '-' writes to standard output")
+    export.add_argument("--format", choices=("jsonl", "tsv"),
+                        help="jsonl (one segment per line, all fields) or tsv (doc_id, seg_id, "
+                             "src, ref...); default: from the output's extension")
+    export.set_defaults(func=run_export)
     fetch = commands.add_parser(
         "fetch", help="download a public test set (with system outputs) into the data cache",
         description="Download the files of a named set from the organisers' repository at a "
@@ -61,6 +68,17 @@ def add_parser(subparsers: Any) -> None:
                        help="download from URL/<repository>/<commit>/<path> instead of "
                             "raw.githubusercontent.com")
     fetch.set_defaults(func=run_fetch)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", metavar="PATH_OR_CONFIG",
+                        help="data file/folder/glob, or a .yaml run config")
+    parser.add_argument("--sample", action="store_true", help="use the bundled sample page")
+    parser.add_argument("--reader", help="reader name (default: from the file extension)")
+    parser.add_argument("--clean", nargs="+", metavar="STEP",
+                        help="cleaning steps to apply instead of the reader's default")
+    parser.add_argument("--src-lang", help="source language (reader default: zh)")
+    parser.add_argument("--tgt-lang", help="target language (reader default: en)")
 
 
 def run_fetch(args: argparse.Namespace) -> int:
@@ -90,7 +108,8 @@ def load_testsets(args: argparse.Namespace) -> list[TestSet]:
     from evalmt.data.cleaning import validate_steps
 
     if args.sample == bool(args.target):
-        raise ConfigError("data inspect: give exactly one of PATH_OR_CONFIG or --sample")
+        raise ConfigError(f"data {args.data_command}: give exactly one of PATH_OR_CONFIG or "
+                          f"--sample")
     overrides: dict[str, Any] = {}
     if args.clean is not None:
         overrides["clean"] = validate_steps(args.clean)
@@ -111,15 +130,15 @@ def load_testsets(args: argparse.Namespace) -> list[TestSet]:
                              base_dir=config.base_dir) for item in config.data]
     reader = args.reader or guess_reader(target)
     if reader is None:
-        raise ConfigError(f"data inspect: cannot tell the reader of {target!r} from its "
-                          f"extension; pass --reader ({', '.join(READERS.names())})")
+        raise ConfigError(f"data {args.data_command}: cannot tell the reader of {target!r} "
+                          f"from its extension; pass --reader ({', '.join(READERS.names())})")
     fields = READERS.get(reader).config_model.model_fields
     if "path" in fields:
         raw = {"path": target}
     elif "dataset" in fields:
         raw = {"dataset": target}
     else:
-        raise ConfigError(f"data inspect: reader {reader!r} needs several files; "
+        raise ConfigError(f"data {args.data_command}: reader {reader!r} needs several files; "
                           f"describe it in a config file")
     name = Path(target).stem or "data"
     return [read_testset({"name": name, "reader": reader, **raw, **overrides},
@@ -146,24 +165,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def document_report(doc: Document) -> dict[str, Any]:
-    """Summarise one document with stable keys (``None`` where a reader records nothing)."""
+def document_report(doc: Document, *, full_text: bool = False) -> dict[str, Any]:
+    """Summarise one document with stable keys (``None`` where a reader records nothing).
+
+    Pair texts are previews, or the full source and references with ``full_text``.
+    """
     meta = doc.meta
-    decisions = [d for d in _plain(meta.get("alignment", ())) if d.get("kind") != "1-1"]
+    decisions = [d for d in _plain(meta.get("alignment", ()))
+                 if d.get("kind") != "1-1" or d.get("flagged") or d.get("move") == "title"]
+    text = (lambda t: t) if full_text else _preview
     return {
         "doc_id": doc.doc_id,
         "source_file": meta.get("source_file"),
         "layout": meta.get("layout"),
         "paragraphs": _plain(meta.get("paragraphs")),
         "segments": len(doc.segments),
-        "doc_level_only": bool(meta.get("doc_level_only", False)),
-        "alignment_cost": meta.get("alignment_cost"),
+        "flagged_pairs": meta.get("flagged_pairs", 0),
+        "no_trustworthy_pair": bool(meta.get("no_trustworthy_pair", False)),
+        "alignment_margin": meta.get("alignment_margin"),
         "alignment_ratio": meta.get("alignment_ratio"),
         "pairs": [
             {"seg_id": s.seg_id, "alignment": s.meta.get("alignment"),
+             "confidence": s.meta.get("confidence"),
              "src_lines": _plain(s.meta.get("src_lines")),
              "ref_lines": _plain(s.meta.get("ref_lines")),
-             "src": _preview(s.src), "ref": _preview(s.refs[0]) if s.refs else None}
+             "src": text(s.src),
+             "ref": text(s.refs[0]) if s.refs else None,
+             **({"refs": list(s.refs)} if full_text else {})}
             for s in doc.segments
         ],
         "alignment_decisions": decisions,
@@ -173,7 +201,7 @@ def document_report(doc: Document) -> dict[str, Any]:
     }
 
 
-def testset_report(testset: TestSet) -> dict[str, Any]:
+def testset_report(testset: TestSet, *, full_text: bool = False) -> dict[str, Any]:
     """Summarise a test set and each of its documents with stable keys."""
     return {
         "name": testset.name,
@@ -183,7 +211,7 @@ def testset_report(testset: TestSet) -> dict[str, Any]:
         "num_documents": len(testset.documents),
         "num_segments": testset.num_segments,
         "warnings": list(testset.meta.get("warnings", ())),
-        "documents": [document_report(d) for d in testset.documents],
+        "documents": [document_report(d, full_text=full_text) for d in testset.documents],
     }
 
 
@@ -203,23 +231,31 @@ def format_report(report: Mapping[str, Any]) -> str:
         para = doc["paragraphs"]
         counts = ", ".join(f"{k} {v}" for k, v in para.items()) if para else "-"
         line = f"  layout: {doc['layout'] or '-'}   paragraphs: {counts}   pairs: {doc['segments']}"
-        if doc["alignment_cost"] is not None:
-            line += (f"   alignment cost {doc['alignment_cost']:.2f} "
-                     f"(ratio {doc['alignment_ratio']:.3f})")
+        if doc["alignment_ratio"] is not None:
+            margin = doc["alignment_margin"]
+            line += (f"   ratio {doc['alignment_ratio']:.2f}   margin "
+                     f"{'-' if margin is None else f'{margin:.1f}'}")
         out.append(line)
-        if doc["doc_level_only"]:
-            out.append("  DOCUMENT-LEVEL ONLY: kept as one whole-document segment")
+        if doc["flagged_pairs"]:
+            out.append(f"  FLAGGED: {doc['flagged_pairs']} pair(s) below the confidence "
+                       f"threshold, not scored")
+        if doc["no_trustworthy_pair"]:
+            out.append("  NO TRUSTWORTHY PAIR: reported, not scored")
         out.append("  pairs:")
         for p in doc["pairs"]:
             where = (f"src lines {_lines(p['src_lines'])} → ref lines "
                      f"{_lines(p['ref_lines'])}  " if p["src_lines"] or p["ref_lines"] else "")
-            out.append(f"    {p['seg_id']:>3} {p['alignment'] or '':<5} "
+            confidence = "" if p["confidence"] is None else f"{p['confidence']:.2f} "
+            out.append(f"    {p['seg_id']:>3} {p['alignment'] or '':<5} {confidence}"
                        f"{where}{p['src']} | {p['ref']}")
-        out.append("  alignment decisions (non 1-1): " + ("none" if not doc["alignment_decisions"]
-                                                         else ""))
+        out.append("  alignment decisions (non 1-1, title or flagged): "
+                   + ("none" if not doc["alignment_decisions"] else ""))
         for d in doc["alignment_decisions"]:
-            out.append(f"    {d['kind']:<5} src lines {_lines(d['src_lines'])}, ref lines "
-                       f"{_lines(d['ref_lines'])}: {d['src_preview'] or d['ref_preview']}")
+            note = ("" if d.get("confidence") is None else f" (confidence {d['confidence']:.2f}"
+                    + (", FLAGGED" if d.get("flagged") else "") + ")")
+            kind = "title" if d.get("move") == "title" else d["kind"]
+            out.append(f"    {kind:<5} src lines {_lines(d['src_lines'])}, ref lines "
+                       f"{_lines(d['ref_lines'])}{note}: {d['src_preview'] or d['ref_preview']}")
         out.append("  unassigned lines: " + ("none" if not doc["unassigned_lines"] else ""))
         out += [f"    line {u['line']}: {u['text']}" for u in doc["unassigned_lines"]]
         cleaning = ", ".join(f"{k} {v}" for k, v in doc["cleaning"].items()) or "none"
@@ -231,9 +267,26 @@ def format_report(report: Mapping[str, Any]) -> str:
 
 def run_inspect(args: argparse.Namespace) -> int:
     """Entry point of ``evalmt data inspect``."""
-    reports = [testset_report(t) for t in load_testsets(args)]
+    reports = [testset_report(t, full_text=args.json) for t in load_testsets(args)]
     if args.json:
         print(json.dumps({"test_sets": reports}, ensure_ascii=False, indent=2, default=str))
     else:
         print("\n\n".join(format_report(r) for r in reports))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Entry point of ``evalmt data export``."""
+    import sys
+
+    from evalmt.data.export import export_text, guess_format
+
+    fmt = args.format or guess_format(args.output)
+    text = export_text(load_testsets(args), fmt=fmt)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {text.count(chr(10))} line(s) to {path}", file=sys.stderr)
     return 0

@@ -3,15 +3,17 @@
 Per file: split into non-empty lines (paragraphs), tell each line's script
 (``langid``), set aside lines of neither language, clean, align the Chinese
 and English paragraphs (``align``) and emit one segment per paired bead. A
-document whose alignment is implausible becomes a single whole-document
-segment flagged ``doc_level_only``; nothing is mispaired or dropped silently.
+pair whose confidence is below ``min_confidence`` is flagged and not scored, a
+page without a trustworthy pair keeps no segment; every such decision is a
+warning, so nothing is mispaired or dropped silently.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +22,7 @@ from pydantic import Field
 
 from evalmt.core import is_chinese
 from evalmt.data import align as aligner
+from evalmt.data import pagelines
 from evalmt.data.base import (
     Reader,
     ReaderConfig,
@@ -33,20 +36,12 @@ from evalmt.data.model import Document, Segment, TestSet, file_sha256
 from evalmt.errors import ConfigError, DataError
 
 PREVIEW_CHARS = 40
-# A line wholly in brackets, or one opening with a credit label, is an
-# editorial note ("(Editor: Wang)", "（責任編輯：王）"), not a paragraph.
-_NOTE = re.compile(
-    r"^\s*(?:[(（\[【][^()（）\[\]【】]*[)）\]】]"
-    r"|(?:editor|source|translator|translated by|photo|責任編輯|责任编辑|編輯|编辑|來源|来源)"
-    r"\s*[:：].*)\s*$",
-    re.IGNORECASE,
-)
-# English run together by a broken converter: "Affairs,China's", "Ministryof".
-_RUN_TOGETHER = re.compile(
-    r"[a-z]{2,}[,;:][A-Za-z]{2,}|[a-z]{2,}\.[A-Z][a-z]{2,}"
-    r"|\b[A-Z][a-z]*[a-np-z](?:of|the|and)\b"
-)
+# Lexical evidence is computed for pages, not books: beyond this many
+# paragraphs (both sides) the aligner uses lengths only, with a warning.
+LEXICAL_MAX_PARAGRAPHS = 2000
 _LINE_NO = re.compile(r"line (\d+):")
+_UNASSIGNED = {"neither": "neither Chinese nor English", "note": "an editorial note",
+               "byline": "a byline"}
 
 
 class BilingualTxtConfig(ReaderConfig):
@@ -55,9 +50,10 @@ class BilingualTxtConfig(ReaderConfig):
     reader: Literal["bilingual-txt"] = "bilingual-txt"
     path: str
     clean: tuple[str, ...] = ("strip-pinyin", "normalize-space")
-    # Implausibility limits of the aligner (see evalmt/data/align.py).
-    max_delta: float = Field(aligner.MAX_DELTA, gt=0)
-    max_unpaired_share: float = Field(aligner.MAX_UNPAIRED_SHARE, ge=0, le=1)
+    # Pairs below this confidence are flagged and not scored (see evalmt/data/align.py).
+    min_confidence: float = Field(aligner.MIN_CONFIDENCE, ge=0, le=1)
+    # Lexical evidence from CC-CEDICT (evalmt/data/lexical.py); off: lengths only.
+    lexical: bool = True
 
 
 @dataclass(frozen=True)
@@ -90,20 +86,14 @@ def _layout(labels: Sequence[str]) -> str:
     return "mixed"
 
 
-def _run_together(paragraphs: Sequence[Paragraph]) -> list[str]:
-    found = []
-    for p in paragraphs:
-        hits = [token for token in p.text.split() if _RUN_TOGETHER.search(token)]
-        if hits:
-            found.append(f"line {p.line}: English looks run together "
-                         f"({', '.join(repr(h) for h in hits[:3])}); kept as written")
-    return found
-
-
 def _headings(paragraphs: Sequence[Paragraph], lengths: Sequence[int]) -> frozenset[int]:
     median = statistics.median(lengths) if lengths else 0
     return frozenset(i for i, (p, n) in enumerate(zip(paragraphs, lengths, strict=True))
                      if aligner.is_heading(p.text, n, median))
+
+
+def _lines(numbers: Sequence[int]) -> str:
+    return ",".join(map(str, numbers)) or "-"
 
 
 def _sum_counts(paragraphs: Sequence[Paragraph]) -> dict[str, int]:
@@ -112,6 +102,73 @@ def _sum_counts(paragraphs: Sequence[Paragraph]) -> dict[str, int]:
         for step, n in p.cleaning.items():
             total[step] = total.get(step, 0) + n
     return total
+
+
+def _lengths(zh: Sequence[Paragraph], en: Sequence[Paragraph]) -> tuple[list[int], list[int]]:
+    # Lengths ignore pinyin artifacts whether or not they were cleaned.
+    strip = CLEANERS.get("strip-pinyin")
+    return ([aligner.zh_length(strip(p.text)[0]) for p in zh],
+            [aligner.en_length(p.text) for p in en])
+
+
+def _evidence(zh: Sequence[Paragraph], en: Sequence[Paragraph]) -> aligner.Evidence:
+    from evalmt.data.lexical import LexicalEvidence, default_lexicon
+
+    strip = CLEANERS.get("strip-pinyin")
+    return LexicalEvidence([strip(p.text)[0] for p in zh], [p.text for p in en],
+                           default_lexicon()).score
+
+
+def _split_page(path: Path, config: BilingualTxtConfig, *, zh_lang: str, en_lang: str,
+                src_is_zh: bool) -> tuple[dict[str, list[Paragraph]], list[str], list[dict]]:
+    sides: dict[str, list[Paragraph]] = {"zh": [], "en": []}
+    labels: list[str] = []
+    unassigned: list[dict[str, Any]] = []
+    for number, raw in enumerate(read_text_file(path).split("\n"), start=1):
+        if not raw.strip():
+            continue
+        kind = pagelines.non_paragraph(raw)
+        script = None if kind else detect_script(raw)
+        if script is None:
+            unassigned.append({"line": number, "text": raw.strip(), "kind": kind or "neither"})
+            continue
+        side = "zh" if script == HAN else "en"
+        lang = zh_lang if side == "zh" else en_lang
+        cleaned, counts = clean_text(raw, config.clean, lang=lang,
+                                     is_reference=(side == "zh") != src_is_zh)
+        sides[side].append(Paragraph(number, raw, cleaned, counts))
+        labels.append(side)
+    for side, other in (("zh", "English"), ("en", "Chinese")):
+        if not sides[side]:
+            found = "no paragraphs of either language" if not labels else f"only {other}"
+            raise DataError(f"{path}: bilingual page has {found} (needs Chinese and English "
+                            f"paragraphs)")
+    return sides, labels, unassigned
+
+
+def _cut_lines(sides: Mapping[str, Sequence[Paragraph]], headings: Mapping[str, frozenset[int]],
+               *, lexical: bool) -> dict[str, frozenset[int]]:
+    """Mark paragraphs that look cut off; they have a partial translation at best.
+
+    Cut: ending inside an unclosed bracket; running text without a sentence
+    end, unless it is a short heading inside its block (a subtitle in
+    sentence case); or, on the page's last line, an English line whose last
+    word is no word of CC-CEDICT's English (a title ``... Music`` cut to ``... Musi``).
+    """
+    last_line = max(p.line for paras in sides.values() for p in paras)
+    return {side: frozenset(
+        i for i, p in enumerate(paras)
+        if pagelines.is_cut(p.raw.strip(),
+                            heading=i in headings[side] and i < len(paras) - 1)
+        or (side == "en" and lexical and p.line == last_line and _cut_word(p.raw.strip())))
+        for side, paras in sides.items()}
+
+
+def _cut_word(text: str) -> bool:
+    from evalmt.data.lexical import is_english_word
+
+    words = re.findall(r"[A-Za-z]+", text)
+    return bool(words) and not pagelines.ends_sentence(text) and not is_english_word(words[-1])
 
 
 def read_document(
@@ -126,90 +183,83 @@ def read_document(
     src_is_zh = is_chinese(config.src_lang)
     zh_lang, en_lang = (config.src_lang, config.tgt_lang) if src_is_zh else (
         config.tgt_lang, config.src_lang)
-    text = read_text_file(path)
-    sides: dict[str, list[Paragraph]] = {"zh": [], "en": []}
-    labels: list[str] = []
-    unassigned: list[dict[str, Any]] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        script = None if _NOTE.match(raw) else detect_script(raw)
-        if script is None:
-            unassigned.append({"line": number, "text": raw.strip()})
-            continue
-        side = "zh" if script == HAN else "en"
-        lang = zh_lang if side == "zh" else en_lang
-        cleaned, counts = clean_text(raw, config.clean, lang=lang,
-                                     is_reference=(side == "zh") != src_is_zh)
-        sides[side].append(Paragraph(number, raw, cleaned, counts))
-        labels.append(side)
-    for side, other in (("zh", "English"), ("en", "Chinese")):
-        if not sides[side]:
-            found = "no paragraphs of either language" if not labels else f"only {other}"
-            raise DataError(f"{path}: bilingual page has {found} (needs Chinese and English "
-                            f"paragraphs)")
+    sides, labels, unassigned = _split_page(path, config, zh_lang=zh_lang, en_lang=en_lang,
+                                            src_is_zh=src_is_zh)
     zh, en = sides["zh"], sides["en"]
-    # Alignment lengths ignore pinyin artifacts whether or not they were cleaned.
-    strip = CLEANERS.get("strip-pinyin")
-    zh_lengths = [aligner.zh_length(strip(p.text)[0]) for p in zh]
-    en_lengths = [aligner.en_length(p.text) for p in en]
+    zh_lengths, en_lengths = _lengths(zh, en)
+    headings = {"zh": _headings(zh, zh_lengths), "en": _headings(en, en_lengths)}
+    cut = _cut_lines(sides, headings, lexical=config.lexical)
+    lexical = config.lexical and len(zh) + len(en) <= LEXICAL_MAX_PARAGRAPHS
     result = aligner.align(
-        zh_lengths, en_lengths,
-        zh_headings=_headings(zh, zh_lengths), en_headings=_headings(en, en_lengths),
-        limits=aligner.Limits(config.max_delta, config.max_unpaired_share),
+        zh_lengths, en_lengths, evidence=_evidence(zh, en) if lexical else None,
+        zh_headings=headings["zh"], en_headings=headings["en"],
+        zh_cut=cut["zh"], en_cut=cut["en"],
     )
     doc_id = doc_id or path.stem
     src_side, ref_side = ("zh", "en") if src_is_zh else ("en", "zh")
-    warnings = [f"line {u['line']}: neither Chinese nor English, not paired: "
+    warnings = [f"line {u['line']}: {_UNASSIGNED[u['kind']]}, not paired: "
                 f"{_preview(u['text'])!r}" for u in unassigned]
-    warnings += _run_together(en)
-    decisions, segments = [], []
+    warnings += pagelines.run_together([(p.line, p.text) for p in en])
+    if config.lexical and not lexical:
+        warnings.append(f"{len(zh) + len(en)} paragraphs: more than {LEXICAL_MAX_PARAGRAPHS}, "
+                        f"aligned on lengths only (no lexical evidence)")
+    warnings += [f"line {p.line}: looks like mojibake ({', '.join(map(repr, bad[:3]))}); "
+                 f"kept as written" for p in zh if (bad := pagelines.mojibake(p.raw))]
+    warnings += [f"line {sides[s][i].line}: looks cut off (no sentence end); not paired"
+                 for s in ("zh", "en") for i in cut[s]]
+    decisions, segments, flagged = [], [], 0
     for bead in result.beads:
         parts = {"zh": [zh[i] for i in bead.zh], "en": [en[i] for i in bead.en]}
         src, ref = parts[src_side], parts[ref_side]
         kind = f"{len(src)}-{len(ref)}"
+        trusted = bead.paired and bead.confidence >= config.min_confidence
         decision = {
-            "kind": kind,
+            "kind": kind, "move": bead.kind,
             "src_lines": [p.line for p in src], "ref_lines": [p.line for p in ref],
-            "cost": round(bead.cost, 3), "delta": round(bead.delta, 3),
+            "score": round(bead.score, 3),
+            "lexical": None if bead.lexical is None else round(bead.lexical, 3),
+            "delta": round(bead.delta, 3),
+            "margin": round(bead.margin, 3) if bead.margin != math.inf else None,
+            "confidence": round(bead.confidence, 3) if bead.paired else None,
+            "flagged": bead.paired and not trusted,
             "src_preview": _preview(" ".join(p.text for p in src)),
             "ref_preview": _preview(" ".join(p.text for p in ref)),
         }
         decisions.append(decision)
-        if not (src and ref):
-            lines = decision["src_lines"] or decision["ref_lines"]
-            warnings.append(f"line {lines[0]}: {'source' if src else 'reference'} paragraph "
-                            f"without counterpart ({kind}), not scored")
+        lines = decision["src_lines"] or decision["ref_lines"]
+        if not bead.paired:
+            if not any(sides[s][i].line == lines[0] for s in ("zh", "en") for i in cut[s]):
+                warnings.append(f"line {lines[0]}: {'source' if src else 'reference'} "
+                                f"paragraph without counterpart ({kind}), not scored")
             continue
-        if result.plausible:
-            segments.append(Segment(
-                doc_id, str(len(segments) + 1),
-                "\n".join(p.text for p in src), ("\n".join(p.text for p in ref),),
-                {"alignment": kind, "src_lines": tuple(decision["src_lines"]),
-                 "ref_lines": tuple(decision["ref_lines"]),
-                 "cleaning": _sum_counts(src + ref)},
-            ))
-    # Line-numbered warnings in file order, then document-wide ones.
+        if not trusted:
+            flagged += 1
+            warnings.append(
+                f"line {lines[0]}: pair src lines {_lines(decision['src_lines'])} ↔ ref lines "
+                f"{_lines(decision['ref_lines'])} has confidence {bead.confidence:.2f} "
+                f"< {config.min_confidence:g}; flagged, not scored")
+            continue
+        segments.append(Segment(
+            doc_id, str(len(segments) + 1),
+            "\n".join(p.text for p in src), ("\n".join(p.text for p in ref),),
+            {"alignment": kind, "src_lines": tuple(decision["src_lines"]),
+             "ref_lines": tuple(decision["ref_lines"]), "confidence": decision["confidence"],
+             "cleaning": _sum_counts(src + ref)},
+        ))
     warnings.sort(key=lambda w: int(m.group(1)) if (m := _LINE_NO.match(w)) else 1 << 30)
-    if not result.plausible:
-        warnings.append(f"alignment implausible ({result.reason}); kept as one whole-document "
-                        f"segment, usable for document-level scores only")
-        src_all, ref_all = sides[src_side], sides[ref_side]
-        segments = [Segment(
-            doc_id, "1", "\n".join(p.text for p in src_all),
-            ("\n".join(p.text for p in ref_all),),
-            {"alignment": "whole-document", "src_lines": tuple(p.line for p in src_all),
-             "ref_lines": tuple(p.line for p in ref_all),
-             "cleaning": _sum_counts(src_all + ref_all)},
-        )]
+    if not segments:
+        warnings.append("no trustworthy pair on this page (are both sides the same article?); "
+                        "reported, not scored")
     return Document(doc_id, tuple(segments), {
         "source_file": str(path),
         "layout": _layout(labels),
         "paragraphs": {"zh": len(zh), "en": len(en)},
         "alignment": tuple(decisions),
         "alignment_ratio": round(result.ratio, 4),
-        "alignment_cost": round(result.cost, 3),
-        "doc_level_only": not result.plausible,
+        "alignment_score": round(result.score, 3),
+        "alignment_margin": round(result.margin, 3) if result.margin != math.inf else None,
+        "flagged_pairs": flagged,
+        "no_trustworthy_pair": not segments,
         "unassigned_lines": tuple(unassigned),
         "cleaning": _sum_counts(zh + en),
         "warnings": tuple(warnings),

@@ -147,13 +147,19 @@ def gloss_for(entries: list[tuple[str, tuple[str, ...]]]) -> str:
 
 @dataclass(frozen=True)
 class CedictIndex:
-    """The parsed dictionary: headword (Traditional or Simplified) → gloss."""
+    """The parsed dictionary: headword (Traditional or Simplified) → gloss.
+
+    ``headwords`` keeps every entry of a headword as (pinyin, senses), for
+    readers that need all senses, not one gloss (the bilingual aligner's
+    lexical evidence, ``evalmt.data.lexical``).
+    """
 
     path: str
     glosses: dict[str, str]
     max_length: int
     entries: int
     header: dict[str, str]
+    headwords: dict[str, list[tuple[str, tuple[str, ...]]]]
 
 
 @lru_cache(maxsize=4)
@@ -186,7 +192,7 @@ def load_cedict(path: str) -> CedictIndex:
         raise DataError(f"{path}: cannot read CC-CEDICT: {exc}") from exc
     glosses = {word: gloss_for(entries) for word, entries in raw.items()}
     return CedictIndex(path=path, glosses=glosses, max_length=max(map(len, glosses), default=1),
-                       entries=count, header=header)
+                       entries=count, header=header, headwords=raw)
 
 
 def cached_index(path: str, *, sha256: str, folder: Path) -> CedictIndex:

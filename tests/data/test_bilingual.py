@@ -69,7 +69,7 @@ def test_sample_exactly():
     # `grep -o '(' ` on lines 1-3 of the file counts 76 artifacts; none is a genuine parenthetical.
     assert doc.meta["cleaning"]["strip-pinyin"] == 76
     assert sum(s.meta["cleaning"]["strip-pinyin"] for s in doc.segments) == 76
-    assert doc.meta["doc_level_only"] is False
+    assert doc.meta["flagged_pairs"] == 0 and doc.meta["no_trustworthy_pair"] is False
     assert doc.warnings == ()
     assert doc.meta["unassigned_lines"] == ()
 
@@ -136,7 +136,7 @@ def test_layouts(tmp_path, lines, options, layout, expected_pairs):
     doc = only_doc(page(tmp_path, lines), **options)
     assert doc.meta["layout"] == layout
     assert pairs(doc) == expected_pairs
-    assert doc.meta["doc_level_only"] is False
+    assert doc.meta["flagged_pairs"] == 0 and doc.meta["no_trustworthy_pair"] is False
 
 
 def test_one_to_two_recorded_and_joined(tmp_path):
@@ -197,26 +197,51 @@ def test_unassigned_lines_reported(tmp_path):
     assert [(u["line"], u["text"]) for u in doc.meta["unassigned_lines"]] == [
         (9, "*"), (10, "(Editor: Wang)"), (19, "—")]
     assert len(doc.segments) == 8 and doc.meta["layout"] == "zh-first"
-    assert sum("neither Chinese nor English" in w for w in doc.warnings) == 3
+    assert sum("neither Chinese nor English" in w for w in doc.warnings) == 2
+    assert any("line 10: an editorial note, not paired" in w for w in doc.warnings)
 
 
-def test_implausible_alignment_kept_as_whole_document(tmp_path):
-    # Three Chinese paragraphs against one long and two one-line English ones.
-    en = [" ".join(EN[:6]), "Yes indeed.", "Thank you."]
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [("By Li Ming", "byline"), ("By Li Ming, staff reporter", "byline"),
+     ("记者 李明", "byline"), ("文/王芳", "byline"), ("Source: Xinhua", "note"),
+     ("（责任编辑:赵静）", "note")],
+)
+def test_bylines_and_notes_are_not_paragraphs(tmp_path, line, kind):
+    doc = only_doc(page(tmp_path, [*ZH, line, *EN]))
+    assert [(u["line"], u["kind"]) for u in doc.meta["unassigned_lines"]] == [(9, kind)]
+    assert len(doc.segments) == 8
+
+
+def test_unrelated_english_has_no_trustworthy_pair(tmp_path):
+    # The English of a different article: lengths alone would pair them 1-1.
+    en = ["The home side scored twice in the second half to win the derby on Saturday "
+          "night in front of a crowd of forty thousand fans and a loud band.",
+          "The visitors had taken the lead through a header just before the break, but "
+          "their defence collapsed after the coach made two substitutions at once.",
+          "With the win, the club moves up to third place in the league, four points "
+          "behind the leaders with six games left to play this season."]
     doc = only_doc(page(tmp_path, ZH[:3] + en))
-    (seg,) = doc.segments
-    assert seg.meta["alignment"] == "whole-document"
-    assert seg.src == "\n".join(ZH[:3]) and seg.refs == ("\n".join(en),)
-    assert seg.meta["src_lines"] == (1, 2, 3) and seg.meta["ref_lines"] == (4, 5, 6)
-    assert doc.meta["doc_level_only"] is True
-    assert any("implausible" in w and "document-level" in w for w in doc.warnings)
+    assert doc.segments == ()
+    assert doc.meta["no_trustworthy_pair"] is True
+    assert any("no trustworthy pair" in w for w in doc.warnings)
 
 
-def test_plausible_side_of_threshold(tmp_path):
-    # The same page passes when the limits are relaxed: the verdict is the threshold's.
-    en = [" ".join(EN[:6]), "Yes indeed.", "Thank you."]
-    doc = only_doc(page(tmp_path, ZH[:3] + en), max_delta=1000.0, max_unpaired_share=1.0)
-    assert doc.meta["doc_level_only"] is False
+def test_min_confidence_is_the_threshold():
+    # gold/p07: "WEEKEND" (line 1) and "Weekend Night Market Reopens" (line 6) both fit
+    # the Chinese title (line 2), so the title pair is flagged; a lower threshold lets it
+    # be scored: the verdict is the threshold's.
+    path = FIXTURES / "gold" / "p07_market.txt"
+    strict, loose = only_doc(path), only_doc(path, min_confidence=0.5)
+    (flagged,) = [d for d in strict.meta["alignment"] if d["flagged"]]
+    assert flagged["src_lines"] == [2] and 6 in flagged["ref_lines"]
+    assert 0.5 <= flagged["confidence"] < 0.9
+    assert strict.meta["flagged_pairs"] == 1
+    assert any(w.startswith("line 2: pair src lines 2 ↔ ref lines") and "flagged" in w
+               for w in strict.warnings)
+    pair = (tuple(flagged["src_lines"]), tuple(flagged["ref_lines"]))
+    assert pair not in {(s.meta["src_lines"], s.meta["ref_lines"]) for s in strict.segments}
+    assert pair in {(s.meta["src_lines"], s.meta["ref_lines"]) for s in loose.segments}
 
 
 def test_folder_reads_each_file_as_a_document(tmp_path):
@@ -281,8 +306,8 @@ def test_duplicate_doc_ids(tmp_path):
     ("options", "message"),
     [({"clean": ["strip-pinyn"]}, "did you mean 'strip-pinyin'"),
      ({"colour": "red"}, "colour"),
-     ({"max_delta": 0}, "max_delta"),
-     ({"max_unpaired_share": 1.5}, "max_unpaired_share")],
+     ({"min_confidence": 1.5}, "min_confidence"),
+     ({"max_delta": 4.0}, "max_delta")],
 )
 def test_bad_config(tmp_path, options, message):
     with pytest.raises(ValueError, match=message):
@@ -309,8 +334,15 @@ def test_every_line_is_paired_unpaired_or_unassigned(tmp_path, zh_pick, en_pick,
     unassigned = [u["line"] for u in doc.meta["unassigned_lines"]]
     assert sorted(used + unassigned) == list(range(1, len(lines) + 1))
     assert len(used) == len(set(used))
-    if not doc.meta["doc_level_only"]:
+    if doc.segments:
         in_segments = [n for s in doc.segments for n in s.meta["src_lines"] + s.meta["ref_lines"]]
         paired = [n for d in doc.meta["alignment"] if d["src_lines"] and d["ref_lines"]
-                  for n in d["src_lines"] + d["ref_lines"]]
+                  and not d["flagged"] for n in d["src_lines"] + d["ref_lines"]]
         assert in_segments == paired
+    # Line i of library_zh.txt translates line i of library_en.txt: any other pair is wrong.
+    for seg in doc.segments:
+        zh_lines, en_lines = seg.meta["src_lines"], seg.meta["ref_lines"]
+        zh_text = [lines[n - 1] for n in zh_lines]
+        en_text = [lines[n - 1] for n in en_lines]
+        assert len(zh_text) == len(en_text) == 1, (zh_text, en_text)
+        assert ZH.index(zh_text[0]) == EN.index(en_text[0])

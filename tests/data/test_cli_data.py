@@ -1,6 +1,7 @@
 """``evalmt data inspect``: text and JSON output on the sample, other readers, configs, errors."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,9 @@ FIXTURES = Path(__file__).parent / "bilingual"
 ZH = [line for line in (FIXTURES / "library_zh.txt").read_text("utf-8").splitlines() if line]
 EN = [line for line in (FIXTURES / "library_en.txt").read_text("utf-8").splitlines() if line]
 
-DOC_KEYS = {"doc_id", "source_file", "layout", "paragraphs", "segments", "doc_level_only",
-            "alignment_cost", "alignment_ratio", "pairs", "alignment_decisions",
-            "unassigned_lines", "cleaning", "warnings"}
+DOC_KEYS = {"doc_id", "source_file", "layout", "paragraphs", "segments", "flagged_pairs",
+            "no_trustworthy_pair", "alignment_margin", "alignment_ratio", "pairs",
+            "alignment_decisions", "unassigned_lines", "cleaning", "warnings"}
 SET_KEYS = {"name", "reader", "src_lang", "tgt_lang", "num_documents", "num_segments",
             "warnings", "documents"}
 
@@ -37,7 +38,8 @@ def test_sample_text(capsys):
     assert code == 0
     for expected in ("document 000_1fbc44d11a2c24ea", "layout: zh-first",
                      "paragraphs: zh 3, en 3", "pairs: 3", "src lines 1 → ref lines 4",
-                     "alignment decisions (non 1-1): none", "unassigned lines: none",
+                     "alignment decisions (non 1-1, title or flagged): none",
+                     "unassigned lines: none",
                      "cleaning: strip-pinyin 76, normalize-space 0", "warnings: none"):
         assert expected in out
 
@@ -53,6 +55,19 @@ def test_sample_json_has_stable_keys(capsys):
     assert [(p["src_lines"], p["ref_lines"]) for p in doc["pairs"]] == [([1], [4]), ([2], [5]),
                                                                        ([3], [6])]
     assert doc["cleaning"]["strip-pinyin"] == 76
+    assert all(p["confidence"] >= 0.9 for p in doc["pairs"])
+
+
+def test_json_gives_full_texts(capsys):
+    # The sample's lines 1 and 4, read off the file: the JSON has them whole (pinyin
+    # artifacts removed from the Chinese source), not 40-column previews.
+    lines = (FIXTURES.parents[2] / "evalmt" / "resources" / "samples"
+             / "000_1fbc44d11a2c24ea.txt").read_text("utf-8").splitlines()
+    data = run_json(capsys, "--sample")
+    pair = data["test_sets"][0]["documents"][0]["pairs"][0]
+    assert pair["ref"] == lines[3] and pair["refs"] == [lines[3]]
+    # The source is line 1 without its "字(pinyin)" artifacts: remove them independently.
+    assert pair["src"] == re.sub(r"\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]+\)", "", lines[0])
 
 
 def test_sample_options(capsys):
@@ -69,7 +84,7 @@ def test_page_with_decisions_and_unassigned_lines(tmp_path, capsys):
     code, out, _ = run(capsys, str(path))
     assert code == 0
     assert "1-0   src lines 1, ref lines -: 图书馆新馆下月开放" in out
-    assert "1-2   src lines 5, ref lines 13,14:" in out
+    assert "1-2   src lines 5, ref lines 13,14 (confidence 1.00):" in out
     assert "line 9: (Editor: Wang)" in out
     assert "paragraphs: zh 8, en 8" in out
 
@@ -140,3 +155,42 @@ def test_console_entry_point():
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "layout: zh-first" in result.stdout
+
+
+def export(capsys, *argv):
+    code = main(["data", "export", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_export_jsonl_and_tsv(tmp_path, capsys):
+    import csv
+
+    page = tmp_path / "page.txt"
+    lines = [*ZH[:3], ZH[3] + ZH[4], *ZH[5:], *EN]  # 7 Chinese paragraphs, 8 English
+    page.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, _, err = export(capsys, str(page), "-o", str(tmp_path / "set.jsonl"))
+    assert code == 0 and "wrote 7 line(s)" in err
+    rows = [json.loads(line) for line in
+            (tmp_path / "set.jsonl").read_text("utf-8").splitlines()]
+    assert [r["src"] for r in rows] == [*ZH[:3], ZH[3] + ZH[4], *ZH[5:]]
+    assert rows[3]["refs"] == [EN[3] + "\n" + EN[4]]  # the 1-2 pair, joined by a newline
+    assert rows[3]["meta"]["ref_lines"] == [11, 12] and rows[3]["meta"]["alignment"] == "1-2"
+    assert {r["doc_id"] for r in rows} == {"page"} and rows[0]["seg_id"] == "1"
+    assert 0.9 <= rows[0]["meta"]["confidence"] <= 1.0
+    code, _, _ = export(capsys, str(page), "-o", str(tmp_path / "set.tsv"))
+    with (tmp_path / "set.tsv").open(encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh, dialect="excel-tab"))
+    assert table[0] == ["dataset", "doc_id", "seg_id", "src", "ref"]
+    assert [row[3:] for row in table[1:]] == [[r["src"], r["refs"][0]] for r in rows]
+
+
+def test_export_leaves_flagged_pairs_out(capsys):
+    gold = FIXTURES / "gold" / "p18_two_articles.txt"  # the English is another article
+    code, out, _ = export(capsys, str(gold), "-o", "-", "--format", "jsonl")
+    assert code == 0 and out == ""
+
+
+def test_export_needs_a_known_format(tmp_path, capsys):
+    code, _, err = export(capsys, "--sample", "-o", str(tmp_path / "set.csv"))
+    assert code == 2 and "cannot tell the format" in err and "--format" in err
