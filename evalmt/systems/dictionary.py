@@ -46,7 +46,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -151,7 +151,8 @@ class CedictIndex:
 
     ``headwords`` keeps every entry of a headword as (pinyin, senses), for
     readers that need all senses, not one gloss (the bilingual aligner's
-    lexical evidence, ``evalmt.data.lexical``).
+    lexical evidence, ``evalmt.data.lexical``); ``load_cedict`` fills it, an
+    index read back from the JSON cache leaves it empty.
     """
 
     path: str
@@ -159,7 +160,7 @@ class CedictIndex:
     max_length: int
     entries: int
     header: dict[str, str]
-    headwords: dict[str, list[tuple[str, tuple[str, ...]]]]
+    headwords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=4)
