@@ -6,6 +6,8 @@ scores nothing again (segment-score cache next to the translation cache)."""
 import json
 from pathlib import Path
 
+import pytest
+
 from evalmt.config import load_config
 from evalmt.report.html import report_payload
 from evalmt.runner import RunOptions, run
@@ -95,3 +97,41 @@ def test_rerun_scores_nothing_new(tmp_path):
 
     report, _ = rescore_runs([load_run(tmp_path / "results" / "neural")])
     assert "SPANS" in report.metrics and log.read_text().split() == ["7"]
+
+
+def test_neural_metric_agreement_with_humans_sits_next_to_bleu(tmp_path):
+    import scipy.stats
+    import yaml
+
+    refs = ["the cat sat on the mat", "a dog barked at night", "rain fell all day long"]
+    outputs = {f"s{k}": [" ".join("x" * (k + 1) if i < k else w
+                                  for i, w in enumerate(r.split())) for r in refs]
+               for k in range(4)}
+    (tmp_path / "src.zh").write_text("一\n二\n三\n", encoding="utf-8")
+    (tmp_path / "ref.en").write_text("\n".join(refs) + "\n", encoding="utf-8")
+    (tmp_path / "outs").mkdir()
+    for system, lines in outputs.items():
+        (tmp_path / "outs" / f"hyp.{system}.en").write_text("\n".join(lines) + "\n", "utf-8")
+    human = {"s0": 0.3, "s1": 0.9, "s2": 0.1, "s3": -0.5}
+    (tmp_path / "human.csv").write_text(
+        "system,score\n" + "".join(f"{s},{v}\n" for s, v in human.items()), encoding="utf-8")
+    (tmp_path / "neural_plugin.py").write_text(PLUGIN)
+    config = {"name": "agree", "output": str(tmp_path / "results"),
+              "plugins": [str(tmp_path / "neural_plugin.py")],
+              "data": [{"name": "t", "reader": "text", "source": "src.zh",
+                        "references": ["ref.en"]}],
+              "systems": [{"name": "{system}", "type": "hypotheses", "path": "outs/hyp.*.en"}],
+              "metrics": ["bleu", {"name": "fake-spans", "options": {"model": "spans"}}],
+              "confidence": None, "significance": {"samples": 50},
+              "human": {"path": "human.csv", "label": "toy"}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    run(load_config(tmp_path / "c.yaml"), RunOptions(progress=False))
+    scores = json.loads(next((tmp_path / "results").rglob("scores.json")).read_text())
+    rows = {a["metric"]: a for a in scores["human_agreement"]}
+    assert set(rows) == {"BLEU", "SPANS"}
+    systems = sorted(human)
+    # the worker double's score: len(hypothesis) / 10 + len(reference) / 100, averaged
+    fake = {s: sum(len(h) / 10 + len(r) / 100 for h, r in zip(outputs[s], refs, strict=True))
+            / len(refs) for s in systems}
+    tau = scipy.stats.kendalltau([fake[s] for s in systems], [human[s] for s in systems])
+    assert rows["SPANS"]["kendall_tau"] == pytest.approx(tau.statistic, abs=1e-12)
