@@ -1,5 +1,8 @@
 """BLEU, chrF, chrF++ and TER through sacrebleu: the one module that calls its private methods.
 
+(``fast_ter.py`` beside it reuses sacrebleu's private TER shift search with a
+faster edit distance; TER objects come from there.)
+
 sacrebleu's public API scores whole corpora; evalmt needs the per-segment
 sufficient statistics (``_extract_corpus_statistics``), the score of summed
 statistics (``_compute_score_from_stats``), sacrebleu's own aggregation
@@ -219,8 +222,12 @@ class SacrebleuMetric(Metric):
         import sacrebleu.metrics as sm
 
         opts = {**self.options, **(self.sentence_options if sentence else {})}
+        if self.cls_name == "TER":  # same statistics, faster edit distance (fast_ter.py)
+            from evalmt.metrics.fast_ter import FastTER as cls
+        else:
+            cls = getattr(sm, self.cls_name)
         try:
-            return getattr(sm, self.cls_name)(**opts, references=references)
+            return cls(**opts, references=references)
         except (TypeError, ValueError, AssertionError, KeyError) as exc:
             raise MetricError(f"metrics.{self.key}: invalid options {self.options!r}: "
                               f"{exc}") from exc
