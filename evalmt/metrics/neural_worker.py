@@ -197,12 +197,16 @@ def _metricx(request: dict[str, Any], items: list[list[Any]]) -> None:
     options = request.get("options", {})
     device = _device(request.get("device", "auto"))
     local = options.get("local_files_only", False)
+    # MetricX-24 is the stock MT5 architecture: a checkpoint's own code never runs.
+    trust_remote_code = False
     tokenizer = transformers.AutoTokenizer.from_pretrained(
-        options.get("tokenizer") or request["model"], local_files_only=local)
+        options.get("tokenizer") or request["model"], local_files_only=local,
+        trust_remote_code=trust_remote_code)
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16,
              "float16": torch.float16}[options.get("dtype", "float32")]
     model = transformers.MT5ForConditionalGeneration.from_pretrained(
-        request["model"], local_files_only=local, dtype=dtype)
+        request["model"], local_files_only=local, dtype=dtype,
+        trust_remote_code=trust_remote_code)
     if model.config.vocab_size <= METRICX_TOKEN:
         raise ValueError(f"vocabulary of {model.config.vocab_size} tokens has no id "
                          f"{METRICX_TOKEN}: not a MetricX checkpoint")
