@@ -163,7 +163,11 @@ def _contradiction_text(a: Agreement) -> str:
 
 
 def render_markdown(results: list[Agreement]) -> str:
-    """Render a Markdown table of the agreements, and what was left out under it."""
+    """Render one Markdown table per human ranking, and what was left out under each."""
+    labels = list(dict.fromkeys(a.human for a in results))
+    if len(labels) > 1:
+        return "\n".join(render_markdown([a for a in results if a.human == label])
+                         for label in labels)
     if not results:
         return ""
     lines = [f"### Agreement with human judgements ({results[0].human})", "",

@@ -127,3 +127,14 @@ def test_organisers_order_breaks_ties_of_rounded_scores(tmp_path):
     assert b.kendall_tau == pytest.approx(
         scipy.stats.kendalltau([3, 2, 1], [0.5, -0.083, -0.083]).statistic)
     assert b.pairs == 2
+
+
+def test_one_markdown_table_per_human_ranking():
+    scores = {"a": 2.0, "b": 1.0}
+    one = agreement(metric="BLEU", scores=scores, higher_is_better=True, clusters={},
+                    human=HumanRanking("DA", "x", "csv", (HumanScore("a", 1), HumanScore("b", 0))))
+    two = agreement(metric="BLEU", scores=scores, higher_is_better=True, clusters={},
+                    human=HumanRanking("MQM", "y", "csv", (HumanScore("a", 0), HumanScore("b", 1))))
+    text = render_markdown([one, two])
+    assert "judgements (DA)" in text and "judgements (MQM)" in text
+    assert text.count("| BLEU | 2 |") == 2
