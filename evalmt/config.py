@@ -19,11 +19,13 @@ the working directory. See docs/config.md for every key.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import importlib
 import importlib.util
 import re
 import sys
+import typing
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -43,7 +45,8 @@ from pydantic import (
 
 from evalmt.core import DEFAULT_METRICS, safe_name
 from evalmt.data.base import READERS, ReaderConfig
-from evalmt.errors import ConfigError, EvalMTError, RegistryError
+from evalmt.errors import ConfigError, EvalMTError, MetricError, RegistryError
+from evalmt.metrics.records import ConfidenceOptions, SignificanceOptions
 from evalmt.systems.base import SYSTEMS, SystemConfig
 
 PKG_PREFIX = "pkg://"
@@ -62,28 +65,6 @@ class MetricConfig(_Strict):
 
     name: str
     options: dict[str, Any] = Field(default_factory=dict)
-
-
-class ConfidenceConfig(_Strict):
-    """95% confidence intervals by bootstrap resampling of segments (or whole documents)."""
-
-    method: Literal["bootstrap"] = "bootstrap"
-    samples: int = Field(1000, ge=2)
-    seed: int = 12345
-    unit: Literal["segment", "document"] = "segment"
-
-
-class SignificanceConfig(_Strict):
-    """Paired significance tests between every pair of systems of a data set.
-
-    ``samples: null`` uses sacrebleu's defaults (1000 bootstrap resamples,
-    10000 approximate-randomization trials); ``alpha`` sets the rank clusters.
-    """
-
-    method: Literal["paired-bootstrap", "approximate-randomization", "both"] = "paired-bootstrap"
-    samples: int | None = Field(None, ge=1)
-    seed: int = 12345
-    alpha: float = Field(0.05, gt=0, lt=1)
 
 
 class ExecutionConfig(_Strict):
@@ -129,8 +110,8 @@ class RunConfig(_Strict):
     data: tuple[SerializeAsAny[ReaderConfig], ...] = Field(min_length=1)
     systems: tuple[SerializeAsAny[SystemConfig], ...] = Field(min_length=1)
     metrics: tuple[MetricConfig, ...] = tuple(MetricConfig(name=n) for n in DEFAULT_METRICS)
-    confidence: ConfidenceConfig | None = ConfidenceConfig()
-    significance: SignificanceConfig | None = SignificanceConfig()
+    confidence: ConfidenceOptions | None = ConfidenceOptions()
+    significance: SignificanceOptions | None = SignificanceOptions()
     human: tuple[HumanConfig, ...] = ()
     #: Where ``data://<set>/<file>`` paths point: the data cache of ``evalmt data fetch``,
     #: or a local folder holding the same sets (relative to the config file's folder).
@@ -577,29 +558,45 @@ def _duplicates(names: list[str | None], key: str) -> list[tuple[tuple, str]]:
 
 def _message(err: dict, model: type[BaseModel], loc: tuple) -> str:
     """One pydantic error as text; unknown keys get a did-you-mean from the model's fields."""
-    if err["type"] == "extra_forbidden":
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         fields = _fields_at(model, loc[:-1])
         hint = difflib.get_close_matches(str(loc[-1]), fields, n=1)
         return "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "") + (
             f" (allowed: {', '.join(fields)})" if fields else "")
     if err["type"] == "missing":
         return "Field required"
+    if err["type"] == "value_error" and isinstance(err.get("ctx", {}).get("error"), MetricError):
+        return str(err["ctx"]["error"])  # an options record's own check names its key
     return f"{err['msg']}, got {err['input']!r}"
 
 
+def _is_record(model: Any) -> bool:
+    """Tell whether ``model`` is a pydantic model or a dataclass (an options record)."""
+    return isinstance(model, type) and (issubclass(model, BaseModel)
+                                        or dataclasses.is_dataclass(model))
+
+
+def _field_names(model: type) -> list[str]:
+    if dataclasses.is_dataclass(model):
+        return sorted(f.name for f in dataclasses.fields(model))
+    return sorted(model.model_fields)  # type: ignore[attr-defined]
+
+
 def _fields_at(model: Any, loc: tuple) -> list[str]:
-    """Return the field names of the (nested) model at ``loc``, or [] when unknown."""
+    """Return the field names of the (nested) model or record at ``loc``, or [] when unknown."""
     for part in loc:
-        if isinstance(part, int) or not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if isinstance(part, int) or not _is_record(model):
             continue
-        field = model.model_fields.get(str(part))
-        if field is None:
+        if dataclasses.is_dataclass(model):
+            annotation = typing.get_type_hints(model).get(str(part))
+        else:
+            field = model.model_fields.get(str(part))
+            annotation = field.annotation if field is not None else None
+        if annotation is None:
             return []
-        args = getattr(field.annotation, "__args__", ()) or (field.annotation,)
-        model = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(model.model_fields)
-    return []
+        args = getattr(annotation, "__args__", ()) or (annotation,)
+        model = next((a for a in args if _is_record(a)), None)
+    return _field_names(model) if _is_record(model) else []
 
 
 def _format(problems: list[tuple[tuple, str]], source: str, lines: dict[tuple, int]) -> str:

@@ -370,12 +370,7 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     With ``humans`` (rankings of this data set), every metric's agreement with
     them goes into ``agreement.csv``, scores.json and scores.md.
     """
-    from evalmt.metrics import (
-        ConfidenceOptions,
-        SignificanceOptions,
-        build_metrics,
-        score_systems,
-    )
+    from evalmt.metrics import build_metrics, score_systems
     from evalmt.report.tables import write_score_tables
 
     metrics = build_metrics([m.name for m in config.metrics], tgt_lang=testset.tgt_lang,
@@ -390,11 +385,8 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
             hypotheses={o.system: list(o.hypotheses) for o in outputs},
             references=testset.reference_streams(),
             doc_ids=[s.doc_id for s in segments], seg_ids=[s.seg_id for s in segments],
-            metrics=metrics, sources=[s.src for s in segments],
-            confidence=ConfidenceOptions(samples=conf.samples, seed=conf.seed, unit=conf.unit)
-            if conf else None,
-            significance=SignificanceOptions(method=sig.method, samples=sig.samples,
-                                             seed=sig.seed, alpha=sig.alpha) if sig else None)
+            metrics=metrics, sources=[s.src for s in segments], confidence=conf,
+            significance=sig)
     finally:
         for metric in metrics:
             metric.close()

@@ -71,7 +71,23 @@ def test_markdown_with_significance_and_doc_ids(capsys, files, tmp_path):
     assert [(r["doc_id"], r["seg_id"]) for r in segs[:4]] == [("d1", "1"), ("d1", "2"),
                                                               ("d2", "1"), ("d2", "2")]
     sig = list(csv.DictReader((out_dir / "significance.csv").open(encoding="utf-8")))
-    assert {r["method"] for r in sig} == {"paired-bootstrap", "approximate-randomization"}
+    # --paired-bs is sacrebleu's test, as sacrebleu's own flag; --paired-ar forms the clusters
+    assert {r["method"] for r in sig} == {"sacrebleu-paired-bootstrap",
+                                          "approximate-randomization"}
+    assert "Rank clusters: WMT rule" in out and "approximate-randomization, segment unit" in out
+    assert "sacrebleu-paired-bootstrap is sacrebleu's (Moses') paired bootstrap" in out
+
+
+def test_paired_test_options(capsys, files, tmp_path):
+    rc, out, _ = _run(capsys, ["score", "--hyp", files["sysA"], "--hyp", files["sysB"],
+                               "--ref", files["ref"], "-m", "chrf", "--paired-test",
+                               "paired-bootstrap", "--samples", "40", "--correction", "bh",
+                               "--alpha", "0.1", "--rank-ranges", "-f", "json"])
+    assert rc == 0
+    doc = json.loads(out)
+    assert {t["method"] for t in doc["significance"]} == {"paired-bootstrap"}
+    assert "Benjamini–Hochberg" in doc["cluster_rule"] and "α = 0.1" in doc["cluster_rule"]
+    assert all(r["rank_low"] >= 1 for r in doc["scores"])
 
 
 def test_csv_format(capsys, files):

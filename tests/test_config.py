@@ -84,6 +84,17 @@ def test_valid_config_resolves_defaults_and_base_dir(tmp_path):
         ("metrics: [bleu, bleu]\n", r"run\.yaml: metrics: .*duplicate"),
         # enum value
         ("significance: {method: t-test}\n", r"significance\.method: Input should be"),
+        # the confidence/significance sections are the metrics' option records
+        ("significance: {sampels: 10}\n",
+         r"significance\.sampels: unknown key; did you mean 'samples'\? \(allowed: alpha, also, "
+         r"correction, method, rank_ranges, samples, seed, unit\)"),
+        ("significance: {alpha: 1.5}\n",
+         r"run\.yaml: significance: significance\.alpha must be in \(0, 1\), got 1\.5"),
+        ("significance: {also: [approximate-randomization]}\n",
+         r"significance: significance\.also repeats a test"),
+        ("significance: {correction: bonferroni}\n", r"significance\.correction: Input should be"),
+        ("confidence: {samples: 1}\n", r"confidence: confidence\.samples must be >= 2, got 1"),
+        ("confidence: {unit: paragraph}\n", r"confidence\.unit: Input should be"),
         # empty system list
         ("systems: []\n", r"run\.yaml: systems: Tuple should have at least 1 item"),
     ],

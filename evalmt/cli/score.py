@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evalmt.core import DEFAULT_METRICS
-from evalmt.errors import ConfigError, DataError
+from evalmt.errors import ConfigError, DataError, MetricError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -49,11 +49,27 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--confidence-unit", choices=("segment", "document"), default="segment",
                    help="what the bootstrap resamples: segments (default, as sacrebleu) or "
                         "whole documents (needs --doc-ids or --docs)")
-    p.add_argument("--paired-bs", action="store_true", help="paired bootstrap test, all pairs")
+    p.add_argument("--paired-test", action="append", default=[], metavar="NAME",
+                   choices=("approximate-randomization", "paired-bootstrap",
+                            "sacrebleu-paired-bootstrap"),
+                   help="paired test between all pairs (repeatable; the first forms the rank "
+                        "clusters): approximate-randomization (recommended), paired-bootstrap "
+                        "(centred), sacrebleu-paired-bootstrap (sacrebleu/Moses, liberal)")
     p.add_argument("--paired-ar", action="store_true",
-                   help="paired approximate randomization test, all pairs")
+                   help="same as --paired-test approximate-randomization")
+    p.add_argument("--paired-bs", action="store_true",
+                   help="sacrebleu's paired bootstrap, as sacrebleu --paired-bs (comparability "
+                        "only: it rejects too often; see docs/scoring.md)")
     p.add_argument("--samples", type=int, default=None,
                    help="resamples / trials for paired tests (default 1000 / 10000)")
+    p.add_argument("--test-unit", choices=("auto", "segment", "document"), default="auto",
+                   help="unit the paired tests permute/resample (auto: documents when there "
+                        "are at least 30, else segments)")
+    p.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
+                   help="multiplicity correction over all pairs before clustering (default holm)")
+    p.add_argument("--alpha", type=float, default=0.05, help="level of the rank clusters")
+    p.add_argument("--rank-ranges", action="store_true",
+                   help="add bootstrap 95%% rank ranges to the score table")
     p.add_argument("--seed", type=int, default=12345, help="RNG seed (default: 12345)")
     p.add_argument("--per-document", action="store_true",
                    help="print each document's score (system × metric) instead of the "
@@ -184,10 +200,16 @@ def run_score(args: argparse.Namespace) -> int:
     hyps, refs, doc_ids, seg_ids, sources = _inputs(args, src, tgt)
     confidence = ConfidenceOptions(samples=args.confidence, seed=args.seed,
                                    unit=args.confidence_unit) if args.confidence else None
-    method = {(True, False): "paired-bootstrap", (False, True): "approximate-randomization",
-              (True, True): "both"}.get((args.paired_bs, args.paired_ar))
-    significance = SignificanceOptions(method=method, samples=args.samples, seed=args.seed) \
-        if method else None
+    tests = list(dict.fromkeys([*args.paired_test,
+                                *(["approximate-randomization"] if args.paired_ar else []),
+                                *(["sacrebleu-paired-bootstrap"] if args.paired_bs else [])]))
+    try:
+        significance = SignificanceOptions(
+            method=tests[0], also=tuple(tests[1:]), samples=args.samples, seed=args.seed,
+            alpha=args.alpha, unit=args.test_unit, correction=args.correction,
+            rank_ranges=args.rank_ranges) if tests else None
+    except MetricError as exc:
+        raise ConfigError(f"score: {exc}") from exc
     report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
                            metrics=metrics, sources=sources, confidence=confidence,
                            significance=significance)

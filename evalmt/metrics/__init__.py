@@ -24,41 +24,67 @@ sources=None, confidence=None, significance=None, groups=None) -> ScoreReport``
     bootstrap equal to sacrebleu's ``n_bootstrap``, or document/cluster
     bootstrap) and its rank cluster; per document the true corpus score of
     that document (likewise per label of each ``groups`` grouping, e.g. a
-    metadata field); per segment the ``sentence_score``; and, with
-    ``SignificanceOptions``, paired-bootstrap and/or approximate-randomization
-    p-values for ALL pairs of systems, equal to ``sacrebleu.significance``'s
-    for the same seed and sample count. Inconsistent lengths raise
-    ``MetricError`` naming the system and both lengths. A metric that fails
+    metadata field), flagged when its references are degenerate; per segment
+    the ``sentence_score``; and, with ``SignificanceOptions``, paired tests
+    for ALL pairs of systems (approximate randomization by default, the
+    centred paired bootstrap, or sacrebleu's paired bootstrap, which equals
+    ``sacrebleu.significance``'s for the same seed and sample count), on
+    segments or whole documents, each with Δ and its bootstrap CI, the Monte
+    Carlo error of p and the multiplicity-adjusted p; rank clusters by the
+    WMT rule (``ScoreReport.cluster_rule`` says how they were formed).
+    Inconsistent lengths raise ``MetricError`` naming the system and both
+    lengths. A metric that fails
     (``MetricUnavailable``) is listed in ``ScoreReport.unavailable`` with its
     reason instead of failing the call.
 """
 
-from evalmt.metrics.base import (
-    METRICS,
-    MeanSegmentMetric,
-    Metric,
-    MetricUnavailable,
-    build_metrics,
-)
-from evalmt.metrics.records import (
-    APPROXIMATE_RANDOMIZATION,
-    PAIRED_BOOTSTRAP,
-    ConfidenceOptions,
-    CorpusScore,
-    DocumentScore,
-    GroupScore,
-    PairwiseTest,
-    ReferenceStreams,
-    ScoreReport,
-    SegmentScore,
-    SignificanceOptions,
-)
-from evalmt.metrics.scoring import score_systems
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalmt.metrics.base import (
+        METRICS,
+        MeanSegmentMetric,
+        Metric,
+        MetricUnavailable,
+        build_metrics,
+    )
+    from evalmt.metrics.records import (
+        APPROXIMATE_RANDOMIZATION,
+        PAIRED_BOOTSTRAP,
+        SACREBLEU_PAIRED_BOOTSTRAP,
+        ConfidenceOptions,
+        CorpusScore,
+        DocumentScore,
+        GroupScore,
+        PairwiseTest,
+        ReferenceStreams,
+        ScoreReport,
+        SegmentScore,
+        SignificanceOptions,
+    )
+    from evalmt.metrics.scoring import score_systems
+
+# Imported on first use (PEP 562), so that ``evalmt.config`` can use the option
+# records without loading numpy and sacrebleu.
+_HOME = {"METRICS": "base", "MeanSegmentMetric": "base", "Metric": "base",
+         "MetricUnavailable": "base", "build_metrics": "base", "score_systems": "scoring"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module 'evalmt.metrics' has no attribute {name!r}")
+    module = importlib.import_module(f"evalmt.metrics.{_HOME.get(name, 'records')}")
+    return getattr(module, name)
+
 
 __all__ = [
     "APPROXIMATE_RANDOMIZATION",
     "METRICS",
     "PAIRED_BOOTSTRAP",
+    "SACREBLEU_PAIRED_BOOTSTRAP",
     "ConfidenceOptions",
     "CorpusScore",
     "DocumentScore",

@@ -240,6 +240,13 @@ class SacrebleuMetric(Metric):
         """Return the sacrebleu metric object (no references cached), for tests and benchmarks."""
         return self._sentence if sentence else self._corpus
 
+    def reference_tokenizer(self) -> Any:
+        """Return BLEU's tokenizer (text -> space-joined tokens), or None for other metrics.
+
+        Degenerate-document flags count reference n-grams in these tokens.
+        """
+        return self._corpus.tokenizer if self.cls_name == "BLEU" else None
+
     def statistics(self, *, sources: Sequence[str], hypotheses: Mapping[str, Sequence[str]],
                    references: ReferenceStreams) -> dict[str, np.ndarray]:
         """Cache the references once, then extract every system's statistics."""

@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations
+from typing import Any
 
 import numpy as np
 
 from evalmt.errors import MetricError
 from evalmt.metrics.base import Metric, MetricUnavailable
+from evalmt.metrics.documents import degenerate_documents
+from evalmt.metrics.pairwise import cluster_rule, compare_all_pairs, resolve_unit
 from evalmt.metrics.records import (
-    APPROXIMATE_RANDOMIZATION,
-    PAIRED_BOOTSTRAP,
     ConfidenceOptions,
     CorpusScore,
     DocumentScore,
@@ -39,12 +39,6 @@ from evalmt.metrics.resample import (
     group_resampled_sums,
     resampled_sums,
     scores_from_sums,
-)
-from evalmt.metrics.significance import (
-    approximate_randomization_p,
-    ar_selectors,
-    paired_bootstrap_p,
-    rank_clusters,
 )
 
 
@@ -131,10 +125,20 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
             raise MetricError(f"groups.{grouping}: {len(labels)} labels for {n} segments")
         groupings[grouping] = _document_groups(labels)
     out = _Rows()
-    plan = _Plan(systems=tuple(hypotheses), documents=_document_groups(doc_ids),
+    documents = _document_groups(doc_ids)
+    unit, unit_note = resolve_unit(significance, len(documents)) if significance \
+        else ("segment", None)
+    plan = _Plan(systems=tuple(hypotheses), documents=documents,
                  groupings=groupings, doc_ids=doc_ids, seg_ids=seg_ids,
-                 confidence=confidence, significance=significance)
+                 confidence=confidence, significance=significance, test_unit=unit,
+                 test_unit_note=unit_note,
+                 flags=degenerate_documents(references, documents,
+                                            tokenize=_bleu_tokenizer(metrics)))
     out.notes.extend(_sample_size_notes(n, len(plan.documents), confidence, significance))
+    if plan.test_unit_note:
+        out.notes.append(plan.test_unit_note)
+    out.notes.extend(f"document {doc}: {flag}; its scores mean little whatever the system"
+                     for doc, flag in plan.flags.items())
     scored: list[Metric] = []
     for metric in metrics:
         out.notes.extend(f"{metric.key}: {note}" for note in metric.notes)
@@ -150,10 +154,13 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
             continue
         _score_metric(metric, arrays, references, plan, out)
         scored.append(metric)
+    pairs = len(plan.systems) * (len(plan.systems) - 1) // 2
+    rule = cluster_rule(significance, plan.test_unit, pairs) \
+        if significance and pairs and scored else ""
     return ScoreReport(plan.systems, tuple(m.name for m in scored), tuple(out.corpus),
                        tuple(out.documents), tuple(out.segments), tuple(out.pairwise),
                        tuple(m.higher_is_better for m in scored), tuple(out.notes),
-                       tuple(out.groups), tuple(out.unavailable))
+                       tuple(out.groups), tuple(out.unavailable), rule)
 
 
 #: Below this many resampling units a bootstrap CI or p-value is shown but flagged.
@@ -199,6 +206,9 @@ class _Plan:
     seg_ids: Sequence[str]
     confidence: ConfidenceOptions | None
     significance: SignificanceOptions | None
+    test_unit: str = "segment"
+    test_unit_note: str | None = None
+    flags: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def seg_idxs(self) -> np.ndarray | None:
@@ -243,7 +253,8 @@ def _score_metric(metric: Metric, arrays: dict[str, np.ndarray], references: Ref
     for system in plan.systems:
         rows = arrays[system]
         scores[system], verbose[system] = metric.aggregate(rows)
-        out.documents.extend(DocumentScore(system, metric.name, label, score, size, doc_sig)
+        out.documents.extend(DocumentScore(system, metric.name, label, score, size, doc_sig,
+                                           plan.flags.get(label, ""))
                              for label, score, size in _grouped(metric, rows, plan.documents))
         for grouping, members in plan.groupings.items():
             out.groups.extend(GroupScore(system, metric.name, grouping, label, score, size,
@@ -263,55 +274,36 @@ def _score_metric(metric: Metric, arrays: dict[str, np.ndarray], references: Ref
             ci[system] = estimate_ci(scores_from_sums(
                 metric, group_resampled_sums(doc_stats, plan.doc_idxs)))
     clusters: dict[str, int] = {}
+    ranges: dict[str, tuple[int, int]] = {}
     sig = plan.significance
     if sig and len(plan.systems) > 1:
-        p_values = _pairwise(metric, references, plan.systems, arrays, scores, boot,
-                             plan.seg_idxs, conf, sig, out.pairwise)
-        clusters = rank_clusters(scores, p_values, higher_is_better=metric.higher_is_better,
-                                 alpha=sig.alpha)
+        reuse = plan.seg_idxs is not None and conf is not None \
+            and conf.samples == sig.bootstrap_samples and conf.seed == sig.seed
+        result = compare_all_pairs(
+            metric=metric.name, arrays=arrays, scores=scores, documents=plan.documents,
+            options=sig, score_rows=metric.scores_from_statistics,
+            higher_is_better=metric.higher_is_better, unit=plan.test_unit,
+            signature=lambda **extra: metric.signature(references=references, **extra),
+            float32=metric.float32_resampling, segment_bootstrap=boot if reuse else None)
+        out.pairwise.extend(result.tests)
+        clusters, ranges = result.clusters, result.rank_ranges or {}
     elif sig:
         clusters = {plan.systems[0]: 1}
     for system in plan.systems:
         low, high, mean, half = ci.get(system, (None, None, None, None))
+        rank_low, rank_high = ranges.get(system, (None, None))
         out.corpus.append(CorpusScore(system, metric.name, scores[system], corpus_sig,
                                       verbose[system], low, high, mean, half,
-                                      conf.unit if conf else None, clusters.get(system)))
+                                      conf.unit if conf else None, clusters.get(system),
+                                      rank_low, rank_high))
 
 
-def _pairwise(metric: Metric, references: ReferenceStreams, systems: tuple[str, ...],
-              arrays: dict[str, np.ndarray], scores: dict[str, float],
-              boot: dict[str, np.ndarray], seg_idxs: np.ndarray | None,
-              confidence: ConfidenceOptions | None, significance: SignificanceOptions,
-              out: list[PairwiseTest]) -> dict[frozenset[str], float]:
-    """Run the requested tests for all pairs; return the p-values used for clusters."""
-    n = len(next(iter(arrays.values())))
-    # sacrebleu's PairedTest passes ``seed if seed else None``: seed 0 means unseeded.
-    seed = significance.seed or None
-    first: dict[frozenset[str], float] = {}
-    for method in significance.methods:
-        samples = significance.samples_for(method)
-        test = "bs" if method == PAIRED_BOOTSTRAP else "ar"
-        sig = metric.signature(references=references, seed=str(seed).lower(),
-                               **{test: samples})
-        if method == PAIRED_BOOTSTRAP:
-            reuse = (seg_idxs is not None and confidence is not None
-                     and confidence.samples == samples and confidence.seed == significance.seed)
-            if reuse:
-                samples_scores = boot
-            else:
-                idxs = bootstrap_indices(n, samples, seed)
-                samples_scores = {s: scores_from_sums(metric, _resampled(metric, arrays[s], idxs))
-                                  for s in systems}
-        else:
-            pos_sel = ar_selectors(n, samples, seed)
-        for a, b in combinations(systems, 2):
-            if method == PAIRED_BOOTSTRAP:
-                p = paired_bootstrap_p(samples_scores[a], samples_scores[b], scores[a], scores[b])
-            else:
-                p = approximate_randomization_p(metric, arrays[a], arrays[b], scores[a],
-                                                scores[b], pos_sel)
-            out.append(PairwiseTest(metric.name, a, b, scores[a], scores[b],
-                                    APPROXIMATE_RANDOMIZATION if test == "ar" else method,
-                                    samples, significance.seed, p, sig))
-            first.setdefault(frozenset((a, b)), p)
-    return first
+def _bleu_tokenizer(metrics: Sequence[Metric]) -> Any:
+    """Return the first BLEU metric's tokenizer (reference n-grams are counted in it), or 13a."""
+    for metric in metrics:
+        tokenizer = getattr(metric, "reference_tokenizer", lambda: None)()
+        if tokenizer is not None:
+            return tokenizer
+    from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+    return Tokenizer13a()

@@ -52,6 +52,8 @@ class RunScores:
     scores: Mapping[tuple[str, str], Mapping[str, Any]]
     #: Per metric, as scores.json records it (runs written before it was recorded: empty).
     higher: Mapping[str, bool] = field(default_factory=dict)
+    #: Which test, unit, correction and alpha formed the run's rank clusters ("" if unknown).
+    cluster_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ def load_run(run_path: str | Path, *, dataset: str | None = None) -> RunScores:
                      systems=tuple(doc.get("systems") or dict.fromkeys(s for s, _ in scores)),
                      signatures=signatures, scores=scores,
                      higher=dict(doc.get("higher_is_better") or {}) if isinstance(doc, dict)
-                     else {})
+                     else {},
+                     cluster_rule=str(doc.get("cluster_rule") or "") if isinstance(doc, dict)
+                     else "")
 
 
 def label_runs(runs: Sequence[RunScores]) -> list[RunScores]:
@@ -251,10 +255,21 @@ def build_leaderboard(runs: Sequence[RunScores], *, metric: str | None = None,
     unsorted.sort(key=lambda r: (r[2][col].score is None,
                                  sign * (r[2][col].score or 0.0)))
     rows = tuple(LeaderboardRow(rank, *r) for rank, r in enumerate(unsorted, start=1))
+    if any(c.cluster is not None for r in rows for c in r.cells):
+        notes[:0] = _cluster_rule_notes(runs)
     if len(runs) > 1 and any(c.cluster is not None for r in rows for c in r.cells):
         notes.insert(0, CLUSTER_NOTE)
     signatures = {m: next(r.signatures[m] for r in runs if m in r.signatures) for m in metrics}
     return Leaderboard(metrics, sort_metric, rows, signatures, tuple(notes))
+
+
+def _cluster_rule_notes(runs: Sequence[RunScores]) -> list[str]:
+    """Say which test, correction and alpha formed each run's clusters (once if all agree)."""
+    rules = {r.run: r.cluster_rule or "not recorded (run written before evalmt recorded it)"
+             for r in runs}
+    if len(set(rules.values())) == 1:
+        return [f"rank clusters: {next(iter(rules.values()))}"]
+    return [f"rank clusters of {run}: {rule}" for run, rule in rules.items()]
 
 
 def _cell(row: Mapping[str, Any] | None) -> Cell:

@@ -132,11 +132,13 @@ def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[st
     doc_index = {d: i for i, d in enumerate(doc_ids)}
     doc_scores = {m: {s: [None] * len(doc_ids) for s in systems} for m in metrics}
     doc_sizes = [0] * len(doc_ids)
+    doc_flags = [""] * len(doc_ids)
     for row in _read_csv(folder / "documents.csv"):
         i = doc_index.get(row["doc_id"])
         if i is not None and row["metric"] in doc_scores and row["system"] in systems:
             doc_scores[row["metric"]][row["system"]][i] = _score(row["score"])
             doc_sizes[i] = int(row["num_segments"])
+            doc_flags[i] = row.get("flag") or ""
     seg_scores = {m: {s: [None] * len(keys) for s in systems} for m in metrics}
     for row in _read_csv(folder / "segments.csv"):
         i = keys.get((row["doc_id"], row["seg_id"]))
@@ -152,8 +154,10 @@ def dataset_payload(run_path: Path, manifest: Manifest, dataset: str) -> dict[st
         "scores": scores.get("scores", []), "hygiene": scores.get("hygiene", []),
         "usage": scores.get("usage", []),
         "notes": scores.get("notes", []), "agreement": scores.get("human_agreement", []),
+        "cluster_rule": scores.get("cluster_rule") or "",
         "significance": _read_csv(folder / "significance.csv"),
-        "docs": {"ids": doc_ids, "segments": doc_sizes, "scores": doc_scores},
+        "docs": {"ids": doc_ids, "segments": doc_sizes, "scores": doc_scores,
+                 "flags": doc_flags},
         "segments": segments,
     }
 

@@ -92,6 +92,7 @@
     ds.scores.forEach(function (r) {
       if (!seen[r.metric]) { seen[r.metric] = 1; ul.appendChild(el("li", null, [r.metric + ": ", el("code", {text: r.signature || ""})])); }
     });
+    if (ds.cluster_rule) ul.appendChild(el("li", {cls: "cluster-rule", text: "rank clusters: " + ds.cluster_rule}));
     ds.notes.forEach(function (n) { ul.appendChild(el("li", {text: "note: " + n})); });
     notes.appendChild(ul);
     renderAgreement();
@@ -152,8 +153,11 @@
     sortableHeader(table, cols, state.docSort, function () { state.docPage = 0; renderDocuments(); drawChart(); });
     var tbody = el("tbody");
     idx.slice(state.docPage * DOC_PAGE, (state.docPage + 1) * DOC_PAGE).forEach(function (i) {
+      var flag = (ds.docs.flags || [])[i] || "";
+      var name = el("td", {text: ds.docs.ids[i]});
+      if (flag) { name.appendChild(el("span", {cls: "doc-flag", text: " ⚠"})); name.title = "degenerate: " + flag; }
       var tr = el("tr", {cls: "clickable", "data-doc": ds.docs.ids[i]},
-        [el("td", {text: ds.docs.ids[i]}), el("td", {cls: "num", text: String(ds.docs.segments[i])})]);
+        [name, el("td", {cls: "num", text: String(ds.docs.segments[i])})]);
       ds.systems.forEach(function (s) { tr.appendChild(el("td", {cls: "num", text: fmt(scores[s][i])})); });
       tr.appendChild(el("td", {cls: "num", text: fmt(spread(scores, i))}));
       tr.addEventListener("click", function () { showDocument(ds.docs.ids[i]); });
@@ -411,12 +415,15 @@
                ["git", m.git ? m.git.commit + (m.git.dirty ? " (dirty)" : "") : null]]))));
     box.appendChild(details("Resolved config", pre(m.config || {})));
     var sig = ds.significance || [], dcol = sig.length && !("delta_b_minus_a" in sig[0]) ? "delta" : "delta_b_minus_a";  // runs before the rename: "delta"
-    var scols = ["metric", "method", "system_a", "system_b", dcol, "p_value"];
-    box.appendChild(details("Pairwise significance (" + sig.length + " tests; delta = b − a)", sig.length ? el("table", {id: "significance-table"}, [
+    var scols = ["metric", "method", "unit", "system_a", "system_b", dcol,
+      "delta_ci_low", "delta_ci_high", "p_value", "p_mc_error", "p_adjusted", "significant"];
+    var twoDp = {delta_ci_low: 1, delta_ci_high: 1}, fourDp = {p_value: 1, p_mc_error: 1, p_adjusted: 1};
+    twoDp[dcol] = 1;
+    box.appendChild(details("Pairwise significance (" + sig.length + " tests; delta = b − a with its paired bootstrap 95% CI; p_mc_error = Monte Carlo error of p; p_adjusted after the multiplicity correction)", sig.length ? el("table", {id: "significance-table"}, [
       el("thead", null, [el("tr", null, scols.map(function (c) { return el("th", {text: c}); }))]),
       el("tbody", null, sig.map(function (r) { return el("tr", null, scols.map(function (c) {
-        var v = r[c], num = c === dcol || c === "p_value";
-        return el("td", {cls: num ? "num" : "", text: num && v !== "" ? Number(v).toFixed(c === dcol ? 2 : 4) : String(v)});
+        var v = r[c] === undefined || r[c] === null ? "" : r[c], num = twoDp[c] || fourDp[c];
+        return el("td", {cls: num ? "num" : "", text: num && v !== "" ? Number(v).toFixed(twoDp[c] ? 2 : 4) : String(v)});
       })); }))]) : el("p", {text: "no tests in this run"})));
   }
 

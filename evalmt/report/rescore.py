@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from evalmt.errors import DataError
 from evalmt.report.compare import (
-    CLUSTER_NOTE,
     Cell,
     Leaderboard,
     RunScores,
@@ -64,20 +63,30 @@ def read_hypotheses(path: Path) -> list[dict[str, Any]]:
 
 
 def _settings(manifest: Manifest) -> tuple[list[str], dict, Any, Any]:
-    from evalmt.metrics import ConfidenceOptions, SignificanceOptions
+    from evalmt.metrics import (
+        APPROXIMATE_RANDOMIZATION,
+        SACREBLEU_PAIRED_BOOTSTRAP,
+        ConfidenceOptions,
+        SignificanceOptions,
+    )
 
     config = manifest.config
     metrics = config.get("metrics") or []
     names = [m["name"] for m in metrics]
     options = {m["name"]: m["options"] for m in metrics if m.get("options")}
     conf, sig = config.get("confidence"), config.get("significance")
-    confidence = ConfidenceOptions(**{k: conf[k] for k in ("samples", "seed", "unit")
-                                      if conf.get(k) is not None}) if conf else None
-    # a run without significance tests still gets clusters here: sacrebleu's defaults
-    significance = SignificanceOptions(**{k: sig[k] for k in ("method", "samples", "seed",
-                                                               "alpha")
-                                          if sig.get(k) is not None}) if sig \
-        else SignificanceOptions()
+    confidence = ConfidenceOptions(**{k: v for k, v in conf.items() if v is not None}) \
+        if conf else None
+    # a run without significance tests still gets clusters here, with the default tests
+    sig = dict(sig or {})
+    if sig and "correction" not in sig:  # written before the WMT rule: sacrebleu's names
+        sig["method"] = {"paired-bootstrap": SACREBLEU_PAIRED_BOOTSTRAP,
+                         "both": SACREBLEU_PAIRED_BOOTSTRAP}.get(sig.get("method"),
+                                                                 sig.get("method"))
+        if config["significance"].get("method") == "both":
+            sig["also"] = (APPROXIMATE_RANDOMIZATION,)
+    significance = SignificanceOptions(**{k: tuple(v) if isinstance(v, list) else v
+                                          for k, v in sig.items() if v is not None})
     return names, options, confidence, significance
 
 
@@ -153,7 +162,9 @@ def rescored_leaderboard(runs: Sequence[RunScores], *, metric: str | None = None
         rows.append(replace(row, cells=tuple(cells)))
     pairs = {(t.method, t.samples, t.seed) for t in report.pairwise}
     how = ", ".join(f"{m}, {n} samples, seed {s}" for m, n, s in sorted(pairs)) or "no tests"
-    notes = [n for n in board.notes if n != CLUSTER_NOTE]
+    notes = [n for n in board.notes if not n.startswith("rank clusters")]
     notes.insert(0, f"CIs and rank clusters re-computed over all {len(rows)} systems from the "
                     f"stored outputs ({how})")
+    if report.cluster_rule:
+        notes.insert(1, f"rank clusters: {report.cluster_rule}")
     return replace(board, rows=tuple(rows), notes=tuple(notes))

@@ -25,12 +25,18 @@ from evalmt.report.run_dir import atomic_write_text
 
 FORMATS = ("json", "csv", "md", "tex")
 SCORE_COLUMNS = ("system", "metric", "score", "ci_low", "ci_high", "ci_mean", "ci_halfwidth",
-                 "ci_unit", "cluster", "signature")
-DOCUMENT_COLUMNS = ("system", "metric", "doc_id", "score", "num_segments", "signature")
+                 "ci_unit", "cluster", "rank_low", "rank_high", "signature")
+DOCUMENT_COLUMNS = ("system", "metric", "doc_id", "score", "num_segments", "flag", "signature")
 GROUP_COLUMNS = ("system", "metric", "grouping", "group", "score", "num_segments", "signature")
 SEGMENT_COLUMNS = ("system", "metric", "doc_id", "seg_id", "score", "signature")
-SIGNIFICANCE_COLUMNS = ("metric", "method", "system_a", "system_b", "score_a", "score_b",
-                        "delta_b_minus_a", "p_value", "samples", "seed", "signature")
+SIGNIFICANCE_COLUMNS = ("metric", "method", "unit", "system_a", "system_b", "score_a", "score_b",
+                        "delta_b_minus_a", "delta_ci_low", "delta_ci_high", "p_value",
+                        "p_mc_error", "p_adjusted", "correction", "alpha", "significant",
+                        "samples", "seed", "signature")
+#: Said wherever sacrebleu's paired bootstrap appears (docs/scoring.md, "The null experiment").
+SACREBLEU_PB_NOTE = ("sacrebleu-paired-bootstrap is sacrebleu's (Moses') paired bootstrap, kept "
+                     "for comparability with published numbers; it rejects too often under the "
+                     "null (docs/scoring.md)")
 
 
 def _csv(columns: Sequence[str], rows: Iterable[dict]) -> str:
@@ -86,7 +92,8 @@ def render_json(report: ScoreReport, extra: Mapping[str, Any] | None = None) -> 
         "higher_is_better": dict(zip(report.metrics, report.higher_is_better, strict=True)),
         "scores": [asdict(r) for r in report.corpus],
         "significance": [{**asdict(t), "delta_b_minus_a": t.delta} for t in report.pairwise],
-        "notes": list(report.notes),
+        "cluster_rule": report.cluster_rule,
+        "notes": _notes(report),
         **({"unavailable": dict(report.unavailable)} if report.unavailable else {}),
         **(extra or {}),
     }
@@ -101,7 +108,18 @@ def _cell(row: CorpusScore) -> tuple[str, str]:
         extra.append(f"[{row.ci_low:.2f}, {row.ci_high:.2f}]")
     if row.cluster is not None:
         extra.append(f"({row.cluster})")
+    if row.rank_low is not None:
+        extra.append(f"#{row.rank_low}" if row.rank_low == row.rank_high
+                     else f"#{row.rank_low}–{row.rank_high}")
     return score, " ".join(extra)
+
+
+def _notes(report: ScoreReport) -> list[str]:
+    """Return the notes, plus the sacrebleu paired bootstrap label when that test ran."""
+    notes = list(report.notes)
+    if any(t.method == "sacrebleu-paired-bootstrap" for t in report.pairwise):
+        notes.append(SACREBLEU_PB_NOTE)
+    return notes
 
 
 def _grid(report: ScoreReport) -> list[list[CorpusScore]]:
@@ -122,6 +140,8 @@ def _legend(report: ScoreReport) -> str:
         parts.append("[95% CI]")
     if any(r.cluster is not None for r in report.corpus):
         parts.append("(rank cluster)")
+    if any(r.rank_low is not None for r in report.corpus):
+        parts.append("#bootstrap 95% rank range")
     return " ".join(parts)
 
 
@@ -149,8 +169,10 @@ def render_markdown(report: ScoreReport) -> str:
         cells += [_md_escape(c) for c in _unavailable_cells(report)]
         lines.append(f"| {_md_escape(system)} | " + " | ".join(cells) + " |")
     lines += ["", f"Cells: {_legend(report)}.", ""]
+    if report.cluster_rule:
+        lines += [f"Rank clusters: {_md_escape(report.cluster_rule)}.", ""]
     lines += [f"- {_md_escape(m)}: `{sig}`" for m, sig in _signatures(report)]
-    lines += [f"- note: {_md_escape(n)}" for n in report.notes]
+    lines += [f"- note: {_md_escape(n)}" for n in _notes(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -195,6 +217,8 @@ def latex_escape(text: str) -> str:
 def render_latex(report: ScoreReport) -> str:
     """Render the system × metric table as a booktabs ``tabular``, signatures as comments."""
     lines = [f"% {latex_escape(m)}: {sig}" for m, sig in _signatures(report)]
+    if report.cluster_rule:
+        lines.append(f"% rank clusters: {report.cluster_rule}")
     columns = _columns(report)
     lines += [r"\begin{tabular}{l" + "r" * len(columns) + "}", r"\toprule",
               "System & " + " & ".join(latex_escape(m) for m in columns) + r" \\",

@@ -10,6 +10,7 @@ import pytest
 from evalmt.metrics import (
     APPROXIMATE_RANDOMIZATION,
     PAIRED_BOOTSTRAP,
+    SACREBLEU_PAIRED_BOOTSTRAP,
     ConfidenceOptions,
     MeanSegmentMetric,
     MetricUnavailable,
@@ -67,14 +68,16 @@ def _ci(values):  # independent: sorted bootstrap means, 2.5% / 97.5% order stat
     return values[k], values[len(values) - k - 1]
 
 
-def test_mean_metric_corpus_documents_ci_and_tests_equal_numpy():
+@pytest.mark.parametrize("unit", ["segment", "document"])
+def test_mean_metric_corpus_documents_ci_and_tests_equal_numpy(unit):
     sources, hyps, refs, doc_ids, seg_ids = _data()
     samples, seed = 400, 11
     report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
                            sources=sources, metrics=[LengthRatio()],
                            confidence=ConfidenceOptions(samples=samples, seed=seed),
-                           significance=SignificanceOptions(method="both", samples=samples,
-                                                            seed=seed))
+                           significance=SignificanceOptions(
+                               also=(PAIRED_BOOTSTRAP, SACREBLEU_PAIRED_BOOTSTRAP),
+                               samples=samples, seed=seed, unit=unit))
     expected = _expected_scores(sources, hyps, refs)
     idxs = np.random.default_rng(seed).choice(len(sources), size=(samples, len(sources)))
     boot = {s: v[idxs].mean(axis=1) for s, v in expected.items()}
@@ -89,19 +92,36 @@ def test_mean_metric_corpus_documents_ci_and_tests_equal_numpy():
             assert got.score == pytest.approx(values[mask].mean(), rel=1e-12)
         segs = [r.score for r in report.segments if r.system == s]
         assert segs == pytest.approx(list(values), rel=1e-12)
-    flips = np.random.default_rng(seed).integers(2, size=(samples, len(sources)), dtype=bool)
+    # the tests' units: segments, or documents (sum and count of each document's scores)
+    docs = list(dict.fromkeys(doc_ids))
+    member = np.array([[d == doc for d in doc_ids] for doc in docs])
+    units = {s: (v, np.ones(len(v))) if unit == "segment" else (member @ v, member.sum(1))
+             for s, v in expected.items()}
+    n_units = len(units[next(iter(units))][0])
+    unit_idxs = np.random.default_rng(seed).choice(n_units, size=(samples, n_units))
+    unit_boot = {s: sums[unit_idxs].sum(1) / counts[unit_idxs].sum(1)
+                 for s, (sums, counts) in units.items()}
+    flips = np.random.default_rng(seed).integers(2, size=(samples, n_units), dtype=bool)
     for a in expected:
         for b in expected:
             if a >= b:
                 continue
             va, vb = expected[a], expected[b]
             real = abs(va.mean() - vb.mean())
+            # sacrebleu's paired bootstrap: always segments, |d| centred, strict >
             diffs = np.abs(boot[b] - boot[a])
-            p_bs = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
+            p_sbs = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
+            assert report.p_value("TOY", a, b, SACREBLEU_PAIRED_BOOTSTRAP) == pytest.approx(p_sbs)
+            d = unit_boot[b] - unit_boot[a]
+            tie = 1e-9 * max(1.0, real)  # rounding of float statistics; as documented
+            p_bs = (np.sum(np.abs(d - d.mean()) >= real - tie) + 1) / (samples + 1)
             assert report.p_value("TOY", a, b, PAIRED_BOOTSTRAP) == pytest.approx(p_bs)
-            shuf_a = np.where(flips, va, vb).mean(axis=1)
-            shuf_b = np.where(flips, vb, va).mean(axis=1)
-            p_ar = (np.sum(np.abs(shuf_a - shuf_b) > real) + 1) / (samples + 1)
+            test = report.test("TOY", a, b, PAIRED_BOOTSTRAP)
+            assert (test.delta_ci_low, test.delta_ci_high) == pytest.approx(_ci(d), rel=1e-9)
+            (sa, ca), (sb, cb) = units[a], units[b]
+            shuf_a = (np.where(flips, sa, sb).sum(1)) / np.where(flips, ca, cb).sum(1)
+            shuf_b = (np.where(flips, sb, sa).sum(1)) / np.where(flips, cb, ca).sum(1)
+            p_ar = (np.sum(np.abs(shuf_a - shuf_b) >= real - tie) + 1) / (samples + 1)
             assert report.p_value("TOY", a, b, APPROXIMATE_RANDOMIZATION) == pytest.approx(p_ar)
 
 

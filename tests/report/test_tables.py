@@ -62,13 +62,23 @@ def test_write_all_tables_and_parse_back(tmp_path, report):
     for row in sig:
         assert float(row["delta_b_minus_a"]) == pytest.approx(
             float(row["score_b"]) - float(row["score_a"]))
-        assert 0 < float(row["p_value"]) <= 1 and "bs:50" in row["signature"]
+        assert 0 < float(row["p_value"]) <= 1 and "ar:50" in row["signature"]
+        assert row["method"] == "approximate-randomization" and row["unit"] == "segment"
+        assert float(row["delta_ci_low"]) <= float(row["delta_ci_high"])
+        assert float(row["p_value"]) <= float(row["p_adjusted"]) <= 1
+        assert row["correction"] == "holm" and row["significant"] in ("True", "False")
+        assert float(row["p_mc_error"]) >= 0
 
     assert not (tmp_path / "groups.csv").exists()  # no groupings in this report
 
     doc = json.loads((tmp_path / "scores.json").read_text(encoding="utf-8"))
     assert doc["systems"] == list(HYPS) and doc["metrics"] == ["BLEU", "chrF2", "TER"]
     assert len(doc["scores"]) == 9 and len(doc["significance"]) == 9
+    assert doc["cluster_rule"] == report.cluster_rule and doc["cluster_rule"].startswith("WMT")
+    docs_md = (tmp_path / "scores.md").read_text(encoding="utf-8")
+    assert f"Rank clusters: {report.cluster_rule}." in docs_md
+    assert f"% rank clusters: {report.cluster_rule}" in (tmp_path / "scores.tex").read_text(
+        encoding="utf-8")
 
 
 def test_markdown_table_shape(report):
