@@ -127,7 +127,8 @@ def compare_all_pairs(*, metric: str, arrays: Mapping[str, np.ndarray],
         if method == SACREBLEU_PAIRED_BOOTSTRAP:
             # sacrebleu's PairedTest passes ``seed if seed else None``: seed 0 means unseeded.
             seed = options.seed or None
-            draws = _bootstrap(arrays, float32, samples, seed, score_rows)
+            same = unit == "segment" and samples == n_boot and seed == options.seed
+            draws = boot if same else _bootstrap(arrays, float32, samples, seed, score_rows)
             sig = signature(seed=str(seed).lower(), bs=samples)
         elif method == PAIRED_BOOTSTRAP:
             draws = boot if samples == n_boot else _bootstrap(

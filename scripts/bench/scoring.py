@@ -3,7 +3,8 @@
 5 systems × 2,000 segments × 100 documents (synthetic, seeded), BLEU + chrF.
 (a) sacrebleu ``corpus_score`` once per system and metric;
 (b) ``evalmt.metrics.score_systems``: corpus + per-document + per-segment
-    scores + 1000-sample bootstrap CIs + all-pairs paired bootstrap (1000).
+    scores + 1000-sample bootstrap CIs + all-pairs sacrebleu paired bootstrap (1000, the
+    same resamples as the CIs, as before the default test changed).
 Prints both times and the ratio b/a.
 
     python scripts/bench/scoring.py [--systems 5] [--segments 2000] [--docs 100]
@@ -111,8 +112,8 @@ def main() -> None:
     report = score_systems(hypotheses=hyps, references=refs, doc_ids=doc_ids, seg_ids=seg_ids,
                            metrics=build_metrics(["bleu", "chrf"], tgt_lang="en"),
                            confidence=ConfidenceOptions(samples=1000),
-                           significance=SignificanceOptions(method="paired-bootstrap",
-                                                            samples=1000))
+                           significance=SignificanceOptions(method="sacrebleu-paired-bootstrap",
+                                                            samples=1000, unit="segment"))
     t_b = time.perf_counter() - t0
 
     worst = max(abs(r.score - plain[(r.system, r.metric)]) for r in report.corpus)

@@ -5,7 +5,13 @@ per segment; CIs and paired tests on the scores equal a numpy recomputation."""
 import numpy as np
 import pytest
 
-from evalmt.metrics import ConfidenceOptions, SignificanceOptions, build_metrics, score_systems
+from evalmt.metrics import (
+    SACREBLEU_PAIRED_BOOTSTRAP,
+    ConfidenceOptions,
+    SignificanceOptions,
+    build_metrics,
+    score_systems,
+)
 
 pytestmark = pytest.mark.slow
 KINDS = [("regression", "comet", "COMET", 1), ("unified", "cometkiwi", "CometKiwi", 0),
@@ -29,7 +35,8 @@ def test_scores_equal_unbabel_predict(tiny_comet, tiny_data, kind, key, name, re
     samples, seed = 200, 4
     report = _score(folder, key, tiny_data, kind,
                     confidence=ConfidenceOptions(samples=samples, seed=seed),
-                    significance=SignificanceOptions(samples=samples, seed=seed))
+                    significance=SignificanceOptions(method=SACREBLEU_PAIRED_BOOTSTRAP,
+                                                     samples=samples, seed=seed, unit="segment"))
     assert report.metrics == (name,) and report.higher_is_better == (True,)
     for system in tiny_data["systems"]:
         rows = [r for r in report.segments if r.system == system]
@@ -64,7 +71,7 @@ def _check_ci_and_paired_test(report, name, expected, samples, seed):
     diffs = np.abs(values["b"][idxs].mean(1) - values["a"][idxs].mean(1))
     real = abs(values["a"].mean() - values["b"].mean())
     p = (np.sum(diffs - diffs.mean() > real) + 1) / (samples + 1)
-    assert report.p_value(name, "a", "b") == pytest.approx(p)
+    assert report.p_value(name, "a", "b", SACREBLEU_PAIRED_BOOTSTRAP) == pytest.approx(p)
 
 
 def test_xcomet_spans_are_not_all_empty(tiny_comet):
