@@ -11,6 +11,7 @@ score is a function of summed statistics works.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -65,6 +66,23 @@ def cluster_rule(options: SignificanceOptions, unit: str, n_pairs: int) -> str:
     return (f"WMT rule (a boundary only where every system above significantly beats every "
             f"system below): {method}, {unit} unit, {samples} {draws}, {correction} correction "
             f"over {n_pairs} pair(s) per metric, α = {options.alpha:g}")
+
+
+def resolution_note(options: SignificanceOptions, n_pairs: int) -> str | None:
+    """Say when too few draws make every adjusted p-value reach alpha (nothing can separate).
+
+    A Monte Carlo p-value is at least 1 / (N + 1); Holm multiplies the smallest
+    by the number of pairs m, so it needs N + 1 > m / alpha.
+    """
+    draws = options.samples_for(options.method)
+    factor = n_pairs if options.correction == "holm" else 1
+    if factor / (draws + 1) < options.alpha:
+        return None
+    need = math.ceil(factor / options.alpha)
+    return (f"significance: with {draws} draws no p-value is below 1/{draws + 1}; "
+            f"{CORRECTION_NAMES[options.correction]} correction over {n_pairs} pair(s) then "
+            f"leaves every adjusted p at or above α = {options.alpha:g}, so no two systems "
+            f"can be separated (use samples >= {need})")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,12 @@ import numpy as np
 from evalmt.errors import MetricError
 from evalmt.metrics.base import Metric, MetricUnavailable
 from evalmt.metrics.documents import degenerate_documents
-from evalmt.metrics.pairwise import cluster_rule, compare_all_pairs, resolve_unit
+from evalmt.metrics.pairwise import (
+    cluster_rule,
+    compare_all_pairs,
+    resolution_note,
+    resolve_unit,
+)
 from evalmt.metrics.records import (
     ConfidenceOptions,
     CorpusScore,
@@ -157,6 +162,9 @@ def score_systems(*, hypotheses: Mapping[str, Sequence[str]],
     pairs = len(plan.systems) * (len(plan.systems) - 1) // 2
     rule = cluster_rule(significance, plan.test_unit, pairs) \
         if significance and pairs and scored else ""
+    note = resolution_note(significance, pairs) if rule else None
+    if note:
+        out.notes.append(note)
     return ScoreReport(plan.systems, tuple(m.name for m in scored), tuple(out.corpus),
                        tuple(out.documents), tuple(out.segments), tuple(out.pairwise),
                        tuple(m.higher_is_better for m in scored), tuple(out.notes),

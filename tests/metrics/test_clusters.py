@@ -86,3 +86,19 @@ def test_rank_ranges_equal_scipy_ranks(higher):
     ranks.sort(axis=0)
     for j, system in enumerate(boot):
         assert got[system] == (ranks[400 // 40, j], ranks[400 - 400 // 40 - 1, j])
+
+
+@pytest.mark.parametrize(("samples", "correction", "pairs", "noted"), [
+    (100, "holm", 120, True),  # 120 / 101 >= 0.05: Holm can never reject
+    (2400, "holm", 120, False),  # 120 / 2401 < 0.05
+    (100, "bh", 120, False),  # BH's smallest possible adjusted p is 1 / 101
+    (10, "none", 1, True),  # 1 / 11 >= 0.05
+])
+def test_too_few_draws_to_separate_anything_is_noted(samples, correction, pairs, noted):
+    from evalmt.metrics import SignificanceOptions
+    from evalmt.metrics.pairwise import resolution_note
+
+    note = resolution_note(SignificanceOptions(samples=samples, correction=correction), pairs)
+    assert (note is not None) == noted
+    if noted:
+        assert f"below 1/{samples + 1}" in note and "samples >=" in note

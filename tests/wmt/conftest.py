@@ -37,8 +37,10 @@ def organisers_table(folder: Path) -> dict[tuple[str, str], float]:
 
 def run_config(tmp_root: Path, config: str, systems: list[str], *extra: str) -> Path:
     """``evalmt run`` the repository config restricted to ``systems``; return the run folder."""
+    # 3000 AR trials: p >= 1/3001, and Holm over 120 pairs (16 systems) needs N + 1 > 120 / 0.05
+    # for any cluster boundary (docs/scoring.md, "Multiplicity")
     args = ["run", str(REPO / "configs" / config), "--set", f"output={tmp_root}",
-            "--set", "confidence=null", "--set", "significance.samples=100",
+            "--set", "confidence=null", "--set", "significance.samples=3000",
             "--no-progress", *extra]
     for system in systems:
         args += ["--only-system", system]
