@@ -411,7 +411,9 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     write_score_tables(report, folder, json_extra={
         "hygiene": [h.as_dict() for h in hygiene], **({"usage": usage} if usage else {}),
         **({"human_agreement": [a.as_dict() for a in agreed]} if humans else {})},
-        markdown_appendix=appendix)
+        markdown_appendix=appendix,
+        alignment_confidence={s.key: s.meta["confidence"] for s in segments
+                              if "confidence" in s.meta})
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
     entry = manifest.datasets[testset.name]
     entry.metrics = metric_entries(report, [m.describe() for m in metrics])

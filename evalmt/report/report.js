@@ -394,12 +394,15 @@
       ["segments", entry.segments], ["reference streams", entry.reference_streams],
       ["content sha256", entry.content_sha256], ["alignment decisions", JSON.stringify(entry.alignment_counts || {})]]), true));
     var docMeta = entry.document_meta || {}, docRows = Object.keys(docMeta).slice(0, 200);
-    var acols = ["document", "layout", "kind", "source lines", "reference lines", "cost", "source", "reference"], arows = [];
+    var acols = ["document", "layout", "kind", "source lines", "reference lines", "confidence", "source", "reference"], arows = [];
     docRows.forEach(function (d) {
       var meta = docMeta[d] || {};
       (meta.alignment || []).forEach(function (a) {
-        arows.push([d, meta.layout + (meta.doc_level_only ? " (document level only)" : ""), a.kind,
-          (a.src_lines || []).join(","), (a.ref_lines || []).join(","), a.cost, a.src_preview, a.ref_preview]);
+        var conf = a.confidence === null || a.confidence === undefined ? "" :
+          fmt(a.confidence) + (a.flagged ? " FLAGGED, not scored" : "");
+        arows.push([d, meta.layout + (meta.no_trustworthy_pair ? " (no trustworthy pair, not scored)" : ""),
+          a.move === "title" ? "title" : a.kind, (a.src_lines || []).join(","), (a.ref_lines || []).join(","),
+          conf, a.src_preview, a.ref_preview]);
       });
     });
     box.appendChild(details("Ingest alignment decisions" + (Object.keys(docMeta).length > 200 ? " (first 200 documents)" : ""),

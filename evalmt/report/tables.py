@@ -64,11 +64,20 @@ def render_groups_csv(report: ScoreReport) -> str:
     return _csv(GROUP_COLUMNS, (asdict(r) for r in report.groups))
 
 
-def render_segments_csv(report: ScoreReport) -> str:
-    """Render the per-segment scores as CSV."""
+def render_segments_csv(report: ScoreReport, alignment_confidence: Mapping[
+        tuple[str, str], float] | None = None) -> str:
+    """Render the per-segment scores as CSV.
+
+    With ``alignment_confidence`` ((doc_id, seg_id) → the reader's pair
+    confidence, bilingual pages) an ``alignment_confidence`` column is added.
+    """
     # vars(), not asdict(): the rows hold only scalars, and asdict's deep copy
     # costs seconds for 15 systems x 2,000 segments x 2 metrics.
-    return _csv(SEGMENT_COLUMNS, (vars(r) for r in report.segments))
+    if not alignment_confidence:
+        return _csv(SEGMENT_COLUMNS, (vars(r) for r in report.segments))
+    return _csv((*SEGMENT_COLUMNS, "alignment_confidence"),
+                ({**vars(r), "alignment_confidence": alignment_confidence.get((r.doc_id, r.seg_id))}
+                 for r in report.segments))
 
 
 def render_segment_details(report: ScoreReport) -> str:
@@ -240,7 +249,9 @@ RENDERERS = {"json": render_json, "csv": render_csv, "md": render_markdown, "tex
 def write_score_tables(report: ScoreReport, out_dir: Path, *,
                        formats: Sequence[str] = FORMATS,
                        json_extra: Mapping[str, Any] | None = None,
-                       markdown_appendix: str = "") -> list[Path]:
+                       markdown_appendix: str = "",
+                       alignment_confidence: Mapping[tuple[str, str], float] | None = None,
+                       ) -> list[Path]:
     """Write scores.<fmt> for each format plus documents, segments and significance CSVs.
 
     ``groups.csv`` is written too when the report has group scores. Other
@@ -258,7 +269,8 @@ def write_score_tables(report: ScoreReport, out_dir: Path, *,
                  "md": lambda r: render_markdown(r) + (f"\n{markdown_appendix}"
                                                        if markdown_appendix else "")}
     files = [(f"scores.{fmt}", renderers[fmt]) for fmt in formats]
-    files += [("documents.csv", render_documents_csv), ("segments.csv", render_segments_csv),
+    files += [("documents.csv", render_documents_csv),
+              ("segments.csv", lambda r: render_segments_csv(r, alignment_confidence)),
               ("significance.csv", render_significance_csv)]
     if report.groups:
         files.append(("groups.csv", render_groups_csv))

@@ -148,3 +148,16 @@ def test_other_stages_tables_ride_along_in_json_and_markdown(tmp_path, report):
     assert doc["higher_is_better"] == {"BLEU": True, "chrF2": True, "TER": False}
     md = (tmp_path / "scores.md").read_text(encoding="utf-8")
     assert md.index("| worse |") < md.index("### Output hygiene") and md.endswith("| x |\n")
+
+
+def test_segments_csv_carries_alignment_confidence_when_given(tmp_path, report):
+    confidence = {("d1", "1"): 0.97, ("d1", "2"): 0.5, ("d2", "1"): 1.0}  # d2/2: none
+    write_score_tables(report, tmp_path, formats=("csv",), alignment_confidence=confidence)
+    segs = list(csv.DictReader((tmp_path / "segments.csv").open(encoding="utf-8")))
+    assert len(segs) == 3 * 3 * 4
+    for row in segs:
+        want = confidence.get((row["doc_id"], row["seg_id"]))
+        assert row["alignment_confidence"] == ("" if want is None else str(want))
+    write_score_tables(report, tmp_path, formats=("csv",))  # no confidences: no column
+    header = (tmp_path / "segments.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert "alignment_confidence" not in header
