@@ -279,8 +279,6 @@ def run_export(args: argparse.Namespace) -> int:
     """Entry point of ``evalmt data export``."""
     import sys
 
-    from evalmt.data.export import export_text, guess_format
-
     fmt = args.format or guess_format(args.output)
     text = export_text(load_testsets(args), fmt=fmt)
     if args.output == "-":
@@ -290,3 +288,48 @@ def run_export(args: argparse.Namespace) -> int:
     path.write_text(text, encoding="utf-8")
     print(f"wrote {text.count(chr(10))} line(s) to {path}", file=sys.stderr)
     return 0
+
+
+EXPORT_FORMATS = ("jsonl", "tsv")
+
+
+def guess_format(path: str) -> str:
+    """Return the export format from a file name's extension (``ConfigError`` when neither)."""
+    for fmt in EXPORT_FORMATS:
+        if path.lower().endswith("." + fmt):
+            return fmt
+    raise ConfigError(f"data export: cannot tell the format of {path!r} from its extension; "
+                      f"pass --format ({', '.join(EXPORT_FORMATS)})")
+
+
+def export_text(testsets: Sequence[TestSet], *, fmt: str) -> str:
+    """Render every segment of ``testsets`` in ``fmt`` (``jsonl`` or ``tsv``).
+
+    JSONL: one segment per line, ``{"dataset", "doc_id", "seg_id", "src_lang",
+    "tgt_lang", "src", "refs", "meta"}``. TSV: a header ``dataset doc_id seg_id
+    src ref [ref2 ...]`` and one row per segment, written by ``csv`` in its tab
+    dialect (a field holding a tab, newline or quote is quoted).
+    """
+    import csv
+    import io
+
+    if fmt == "jsonl":
+        return "".join(
+            json.dumps({"dataset": t.name, "doc_id": s.doc_id, "seg_id": s.seg_id,
+                        "src_lang": t.src_lang, "tgt_lang": t.tgt_lang, "src": s.src,
+                        "refs": list(s.refs), "meta": _plain(s.meta)},
+                       ensure_ascii=False) + "\n"
+            for t in testsets for s in t.segments())
+    if fmt == "tsv":
+        streams = max((t.num_refs for t in testsets), default=1) or 1
+        buf = io.StringIO()
+        writer = csv.writer(buf, dialect="excel-tab", lineterminator="\n")
+        writer.writerow(["dataset", "doc_id", "seg_id", "src", "ref",
+                         *(f"ref{i}" for i in range(2, streams + 1))])
+        for t in testsets:
+            for s in t.segments():
+                refs = [*s.refs, *[""] * (streams - len(s.refs))]
+                writer.writerow([t.name, s.doc_id, s.seg_id, s.src, *refs])
+        return buf.getvalue()
+    raise ConfigError(f"data export: unknown format {fmt!r} (expected one of "
+                      f"{', '.join(EXPORT_FORMATS)})")
