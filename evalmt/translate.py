@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -220,6 +220,33 @@ def _describe_batch(system_name: str, texts: list[str], owners: list[list[int]],
             f"[{shown}] (first source: {preview!r})")
 
 
+def commit_batch(texts: Sequence[str], outputs: Any, *, cache: Any, fingerprint: str,
+                 done: dict[str, str], owners: Mapping[str, Sequence[int]],
+                 remaining: list[int], where: Callable[[Sequence[str]], str]) -> int:
+    """Check one batch's outputs, commit them to the cache, and count finished segments.
+
+    Shared by the local loop and the Ray dispatcher: the outputs must be one
+    string per input (else ``TranslationError`` naming the batch via ``where``);
+    they go to the cache in one commit, then ``done``/``remaining`` are updated.
+    Returns how many segments this batch finished.
+    """
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != len(texts) or not all(
+            isinstance(o, str) for o in outputs):
+        got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
+               else type(outputs).__name__)
+        raise TranslationError(f"{where(texts)}: expected {len(texts)} strings, got {got}")
+    pairs = list(zip(texts, outputs, strict=True))
+    if cache is not None:
+        cache.put_many(fingerprint, pairs)
+    newly_finished = 0
+    for text, output in pairs:
+        done[text] = output
+        for index in set(owners[text]):
+            remaining[index] -= 1
+            newly_finished += remaining[index] == 0
+    return newly_finished
+
+
 def split_segments(system: Translator, sources: Sequence[str], *,
                    label: str | None = None) -> tuple[list[list[str]], dict[int, int]]:
     """Return the pieces each source is given to ``system`` as, and the split segments.
@@ -342,21 +369,11 @@ def translate_segments(
                 queue.extend(reversed([batch[i:i + size_cap]
                                        for i in range(0, len(batch), size_cap)]))
                 continue
-            if not isinstance(outputs, (list, tuple)) or len(outputs) != len(texts) or not all(
-                    isinstance(o, str) for o in outputs):
-                got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
-                       else type(outputs).__name__)
-                where = _describe_batch(name, texts, [owners[t] for t in texts], segment_ids)
-                raise TranslationError(f"{where}: expected {len(texts)} strings, got {got}")
-            pairs = list(zip(texts, outputs, strict=True))
-            if cache is not None:
-                cache.put_many(fingerprint, pairs)
-            newly_finished = 0
-            for text, output in pairs:
-                done[text] = output
-                for index in set(owners[text]):
-                    remaining[index] -= 1
-                    newly_finished += remaining[index] == 0
+            newly_finished = commit_batch(
+                texts, outputs, cache=cache, fingerprint=fingerprint, done=done, owners=owners,
+                remaining=remaining,
+                where=lambda batch_texts: _describe_batch(
+                    name, list(batch_texts), [owners[t] for t in batch_texts], segment_ids))
             batch_tokens_done = sum(lengths[i] for i in batch)
             translated_tokens += batch_tokens_done
             bar.update(newly_finished, batch_tokens_done)

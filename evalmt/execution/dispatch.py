@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from evalmt.errors import TranslationError
 from evalmt.execution.ray_executor import IN_FLIGHT_PER_REPLICA, _reason
 from evalmt.segmentation import join_pieces
-from evalmt.translate import TranslationOutcome, _describe_batch, _Progress, pack_batches
+from evalmt.translate import (
+    TranslationOutcome,
+    _describe_batch,
+    _Progress,
+    commit_batch,
+    pack_batches,
+)
 
 if TYPE_CHECKING:
     from evalmt.cache import TranslationCache
@@ -101,22 +107,10 @@ def translate_on_replicas(run: RayRun, *, pieces: Sequence[Sequence[str]],
                 for other in inflight:
                     ray.cancel(other)
                 raise TranslationError(f"{where(texts)}: {_reason(exc)}") from exc
-            if not isinstance(outputs, (list, tuple)) or len(outputs) != len(texts) or not all(
-                    isinstance(o, str) for o in outputs):
-                got = (f"{len(outputs)} outputs" if isinstance(outputs, (list, tuple))
-                       else type(outputs).__name__)
-                raise TranslationError(f"{where(texts)}: expected {len(texts)} strings, "
-                                       f"got {got}")
+            newly = commit_batch(texts, outputs, cache=cache, fingerprint=fingerprint,
+                                 done=done, owners=owners, remaining=remaining,
+                                 where=where)
             queued[replica].popleft()  # one actor runs its calls in order
-            pairs = list(zip(texts, outputs, strict=True))
-            if cache is not None:
-                cache.put_many(fingerprint, pairs)
-            newly = 0
-            for text, output in pairs:
-                done[text] = output
-                for index in set(owners[text]):
-                    remaining[index] -= 1
-                    newly += remaining[index] == 0
             tokens = sum(lengths[t] for t in texts)
             totals.update(stats)
             totals["tokens"] += tokens
