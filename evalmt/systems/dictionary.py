@@ -163,9 +163,22 @@ class CedictIndex:
     headwords: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CedictEntries:
+    """A CC-CEDICT file as read: headword (Traditional and Simplified) → (pinyin, senses)."""
+
+    headwords: dict[str, list[tuple[str, tuple[str, ...]]]]
+    header: dict[str, str]
+    entries: int
+
+
 @lru_cache(maxsize=4)
-def load_cedict(path: str) -> CedictIndex:
-    """Parse a CC-CEDICT file (``.txt`` or ``.txt.gz``) once per process; cached by path."""
+def read_cedict(path: str) -> CedictEntries:
+    """Read a CC-CEDICT file (``.txt`` or ``.txt.gz``) once per process; cached by path.
+
+    Only the entries: readers that need every sense (the bilingual aligner's
+    lexical evidence) stop here and never pay for ``gloss_for`` on 120,000 words.
+    """
     opener = gzip.open if path.endswith(".gz") else open
     raw: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     header: dict[str, str] = {}
@@ -191,9 +204,16 @@ def load_cedict(path: str) -> CedictIndex:
                 count += 1
     except (OSError, EOFError, UnicodeDecodeError, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: cannot read CC-CEDICT: {exc}") from exc
-    glosses = {word: gloss_for(entries) for word, entries in raw.items()}
+    return CedictEntries(headwords=raw, header=header, entries=count)
+
+
+@lru_cache(maxsize=4)
+def load_cedict(path: str) -> CedictIndex:
+    """Parse a CC-CEDICT file and gloss every headword, once per process; cached by path."""
+    read = read_cedict(path)
+    glosses = {word: gloss_for(entries) for word, entries in read.headwords.items()}
     return CedictIndex(path=path, glosses=glosses, max_length=max(map(len, glosses), default=1),
-                       entries=count, header=header, headwords=raw)
+                       entries=read.entries, header=read.header, headwords=read.headwords)
 
 
 def cached_index(path: str, *, sha256: str, folder: Path) -> CedictIndex:
