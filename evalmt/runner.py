@@ -29,7 +29,7 @@ from evalmt.data.base import read_testset
 from evalmt.data.model import TestSet
 from evalmt.errors import DataError, EvalMTError, IncompleteRunError, TranslationError
 from evalmt.execution import Executor, build_executor
-from evalmt.execution.cells import JobCell, translate_cells
+from evalmt.execution.cells import JobCell, metric_cell_hash, translate_cells
 from evalmt.execution.local import build_system
 from evalmt.hygiene import Hygiene, check_outputs
 from evalmt.report.manifest import (
@@ -380,6 +380,9 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     segments = list(testset.segments())
     for metric in metrics:  # neural metrics keep segment scores next to the translations
         metric.attach_cache(config.cache_path.parent / "segment_scores.sqlite")
+    metric_cells = start_metric_cells(testset, metrics, outputs, manifest)
+    if metric_cells:  # a run killed while a worker scores shows them pending
+        write_manifest(run_dir, manifest)
     try:
         report = score_systems(
             hypotheses={o.system: list(o.hypotheses) for o in outputs},
@@ -415,6 +418,11 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
         alignment_confidence={s.key: s.meta["confidence"] for s in segments
                               if "confidence" in s.meta})
     run_dir.write_text(folder / "hygiene.csv", render_csv(hygiene))
+    unavailable = dict(report.unavailable)
+    for name, key in metric_cells.items():
+        cell = manifest.cells[key]
+        cell.status = "failed" if name in unavailable else "done"
+        cell.reason = unavailable.get(name)
     entry = manifest.datasets[testset.name]
     entry.metrics = metric_entries(report, [m.describe() for m in metrics])
     entry.seeds = Seeds(confidence=conf.seed if conf else None,
@@ -422,6 +430,25 @@ def score_phase(config: RunConfig, testset: TestSet, folder: Path,
     entry.notes = list(report.notes)
     write_manifest(run_dir, manifest)
     return DatasetResult(testset.name, folder, testset, tuple(outputs), report)
+
+
+def start_metric_cells(testset: TestSet, metrics: Sequence[Any],
+                       outputs: Sequence[SystemOutputs], manifest: Manifest) -> dict[str, str]:
+    """Record a pending metric cell per neural metric of this data set; return name → key."""
+    from evalmt.metrics.neural import NeuralMetric
+
+    hypotheses = {o.system: o.hypotheses for o in outputs}
+    keys = {}
+    for metric in metrics:
+        if not isinstance(metric, NeuralMetric):
+            continue  # sacrebleu metrics run in-process, in seconds: no cell of their own
+        key = metric_cell_hash(data_sha256=testset.content_hash(), metric=metric.key,
+                               options=metric.options, hypotheses=hypotheses)
+        manifest.cells[key] = CellEntry(
+            kind="metric", dataset=testset.name, metric=metric.name,
+            systems=sorted(hypotheses), direction=f"{testset.src_lang}-{testset.tgt_lang}")
+        keys[metric.name] = key
+    return keys
 
 
 def report_phase(run_dir: RunDirectory, manifest: Manifest) -> Path:

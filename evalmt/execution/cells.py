@@ -1,17 +1,21 @@
-"""Job cells: the units of a run's translate phase, each named by a content hash.
+"""Job cells: the units of a run, each named by a content hash.
 
-A cell is one data set × one system × one language direction. Its hash covers
-the data set's content hash, the system's config and the direction, so two
-runs with the same hash ask for the same translations. The manifest records
-every cell with its status (``pending`` → ``done`` or ``failed`` with a reason).
+A translate cell is one data set × one system × one language direction. Its
+hash covers the data set's content hash, the system's config and the
+direction, so two runs with the same hash ask for the same translations. A
+metric cell is one data set × one neural metric (a model run in a worker); its
+hash covers the data, the metric's options and every scored hypothesis. The
+manifest records every cell with its status (``pending`` → ``done`` or
+``failed`` with a reason).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from evalmt.data.model import TestSet
 from evalmt.systems.base import SystemConfig
@@ -48,3 +52,16 @@ def translate_cells(systems: Sequence[SystemConfig], testsets: Sequence[TestSet]
                     cell_hash(data_sha256=hashes[t.name], system=s, src_lang=t.src_lang,
                               tgt_lang=t.tgt_lang))
             for s in systems for t in testsets]
+
+
+def metric_cell_hash(*, data_sha256: str, metric: str, options: Mapping[str, Any],
+                     hypotheses: Mapping[str, Sequence[str]]) -> str:
+    """Return the content hash of a metric cell: data × metric options × the outputs scored."""
+    outputs = hashlib.sha256()
+    for system in sorted(hypotheses):
+        outputs.update(json.dumps([system, list(hypotheses[system])],
+                                  ensure_ascii=False).encode("utf-8"))
+    blob = json.dumps({"kind": "metric", "data": data_sha256, "metric": metric,
+                       "options": dict(options), "outputs": outputs.hexdigest()},
+                      sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -158,11 +158,18 @@ CellStatus = Literal["pending", "done", "failed"]
 
 
 class CellEntry(_Entry):
-    """One job cell (data set × system × direction) with its content hash and status."""
+    """One job cell with its content hash and status.
 
-    kind: Literal["translate"] = "translate"
+    A ``translate`` cell is a data set × system × direction; a ``metric`` cell is
+    a data set × neural metric over the outputs of ``systems`` (its reason, when
+    failed, is the metric's "n/a" reason).
+    """
+
+    kind: Literal["translate", "metric"] = "translate"
     dataset: str
-    system: str
+    system: str | None = None
+    metric: str | None = None
+    systems: list[str] | None = None
     direction: str
     status: CellStatus = "pending"
     reason: str | None = None

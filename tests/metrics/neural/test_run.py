@@ -77,6 +77,15 @@ def test_run_with_a_crashing_neural_metric_completes(tmp_path):
     assert entries["CRASH"]["unavailable"] == "crashed (SIGKILL)"
     assert entries["SPANS"]["setup"]["checkpoint"]["id"] == "fake-span"
     assert entries["SPANS"]["setup"]["segments"]["scored"] == 7
+    metric_cells = {c["metric"]: c for c in manifest["cells"].values() if c["kind"] == "metric"}
+    assert set(metric_cells) == {"SPANS", "CRASH"}  # BLEU runs in-process: no cell
+    assert metric_cells["SPANS"]["status"] == "done" and metric_cells["SPANS"]["reason"] is None
+    assert metric_cells["CRASH"]["status"] == "failed"
+    assert metric_cells["CRASH"]["reason"] == "crashed (SIGKILL)"
+    assert metric_cells["SPANS"]["systems"] == ["copy"]
+    assert metric_cells["SPANS"]["dataset"] == "set1"
+    translate = [c for c in manifest["cells"].values() if c["kind"] == "translate"]
+    assert [(c["system"], c["status"]) for c in translate] == [("copy", "done")]
     assert list(run_path.rglob("hypotheses/copy.jsonl"))
     payload = report_payload(run_path)
     spans = payload["datasets"][0]["segments"]["spans"]["copy"]
